@@ -1,0 +1,94 @@
+"""The test suite behind `make test`.
+
+1. Sync checks: the package must equal what `nbdev_export` makes of the notebooks, every notebook must
+   be clean (`nbdev_clean` changes nothing) and README.md must equal the render of nbs/index.ipynb.
+   They run on a copy, so a failing check never touches the working tree.
+2. Every notebook under nbs/ runs through nbdev's `test_nb` (cells flagged `slow`/`cuda` skipped unless
+   `--flags` asks for them), two at a time.
+3. pytest suites, if any (files `nbs/tests/test_*.py`).
+
+Ends with one line `N passed, N failed` and exits non-zero on any failure.
+"""
+import argparse, os, shutil, subprocess, sys, tempfile, time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+def _snapshot(root):
+    files = list((root / 'nbs').glob('*.ipynb')) + list((root / 'recmamba').rglob('*.py'))
+    return {p.relative_to(root): p.read_bytes() for p in files if '.ipynb_checkpoints' not in p.parts}
+
+
+def sync_checks():
+    "Run nbdev_export, nbdev_clean and the README render on a copy; every changed file is a failure."
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        shutil.copytree(ROOT / 'nbs', tmp / 'nbs', ignore=shutil.ignore_patterns('.ipynb_checkpoints', '__pycache__'))
+        shutil.copytree(ROOT / 'recmamba', tmp / 'recmamba', ignore=shutil.ignore_patterns('__pycache__'))
+        for name in ('settings.ini', 'README.md'):
+            if (ROOT / name).exists(): shutil.copy(ROOT / name, tmp / name)
+        before = _snapshot(tmp)
+        for tool in ('nbdev_export', 'nbdev_clean'):
+            proc = subprocess.run([str(BIN / tool)], cwd=tmp, capture_output=True, text=True)
+            if proc.returncode: results.append((f'{tool} runs', proc.stderr[-2000:]))
+        after = _snapshot(tmp)
+        changed = sorted(str(p) for p in before.keys() | after.keys() if before.get(p) != after.get(p))
+        results.append(('package in sync with notebooks (nbdev_export) and notebooks clean (nbdev_clean)',
+                        '' if not changed else 'changed by nbdev_export/nbdev_clean (run `make export` and commit): '
+                        + ', '.join(changed)))
+    proc = subprocess.run([sys.executable, str(ROOT / '.ci' / 'readme.py'), '--check'], capture_output=True, text=True)
+    results.append(('README.md renders nbs/index.ipynb', proc.stdout + proc.stderr if proc.returncode else ''))
+    return [(name, not err, err) for name, err in results]
+
+
+def notebook_tests(pattern, flags, workers):
+    from fastcore.parallel import parallel
+    from nbdev.config import get_config
+    from nbdev.test import test_nb
+    cfg = get_config(path=ROOT)
+    files = sorted(p for p in (ROOT / 'nbs').glob(pattern) if p.suffix == '.ipynb')
+    skip, force = cfg.tst_flags.split(), flags.split()
+    os.chdir(ROOT / 'nbs')
+    outcomes = parallel(test_nb, files, skip_flags=skip, force_flags=force, n_workers=min(workers, len(files)),
+                        basepath=ROOT, pause=0.01)
+    return [(f'nbs/{f.name} ({secs:.0f}s)', ok, '') for f, (ok, secs) in zip(files, outcomes)]
+
+
+def pytest_suites(flags):
+    suites = sorted((ROOT / 'nbs' / 'tests').glob('test_*.py'))
+    if not suites: return []
+    env = dict(os.environ, RECMAMBA_TEST_FLAGS=flags)
+    proc = subprocess.run([sys.executable, '-m', 'pytest', '-q', '-rA', *map(str, suites)], cwd=ROOT, env=env,
+                          capture_output=True, text=True)
+    print(proc.stdout[-6000:], proc.stderr[-3000:], sep='')
+    results = []
+    for line in proc.stdout.splitlines():
+        for word, ok in (('PASSED ', True), ('FAILED ', False), ('ERROR ', False)):
+            if line.startswith(word): results.append((line[len(word):].split(' - ')[0], ok, ''))
+    if proc.returncode not in (0, 5) and all(ok for _, ok, _ in results):
+        results.append(('pytest run', False, f'pytest exited with {proc.returncode}'))
+    return results
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('--path', default='*.ipynb', help='glob of notebooks under nbs/ to run')
+    ap.add_argument('--flags', default='', help='space separated test flags to run too, e.g. "slow"')
+    ap.add_argument('--workers', type=int, default=2)
+    ap.add_argument('--skip-sync', action='store_true', help='skip the export/clean/README sync checks')
+    args = ap.parse_args()
+    start = time.time()
+    results = [] if args.skip_sync else sync_checks()
+    results += notebook_tests(args.path, args.flags, args.workers)
+    results += pytest_suites(args.flags)
+    for name, ok, err in results:
+        print(f"{'PASS' if ok else 'FAIL'}  {name}" + (f'\n      {err}' if err else ''))
+    failed = sum(not ok for _, ok, _ in results)
+    print(f'{len(results) - failed} passed, {failed} failed in {time.time() - start:.0f}s')
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == '__main__': main()
