@@ -5,12 +5,13 @@
 # %% auto #0
 __all__ = ['LN_EPS', 'ATTENTION', 'BACKBONES', 'rotation', 'check_ids', 'check_sequences', 'SequentialRecommender',
            'check_hparams', 'sdpa_attention', 'naive_attention', 'causal_linear_attention', 'linrec_attention',
-           'SelfAttention', 'PointWiseFeedForward', 'AttentionBlock', 'SASRec', 'LinRec', 'Mamba', 'MambaLayer',
-           'RecMamba', 'Registry', 'build_model']
+           'SelfAttention', 'PointWiseFeedForward', 'AttentionBlock', 'SASRec', 'LinRec', 'CausalConv1d',
+           'causal_conv1d', 'Mamba', 'MambaLayer', 'RecMamba', 'Registry', 'build_model']
 
-# %% ../nbs/02_models.ipynb #9f3ffb7a
+# %% ../nbs/02_models.ipynb #1be24589
 import math
 
+import numba
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -22,14 +23,14 @@ try:  # mamba_ssm's companion CUDA kernel for the short convolution, when instal
 except ImportError:
     causal_conv1d_fn = None
 
-# %% ../nbs/02_models.ipynb #74deda80
+# %% ../nbs/02_models.ipynb #d3e26a93
 def rotation(seqs):
     "For each row of left-padded `seqs` (B, L), the column each position takes its value from when the padding is moved to the end."
     length = seqs.shape[1]
     num_pad = (seqs == 0).sum(1, keepdim=True)
     return (torch.arange(length, device=seqs.device) + num_pad) % length
 
-# %% ../nbs/02_models.ipynb #31bb64e7
+# %% ../nbs/02_models.ipynb #ceb5eedd
 def check_ids(ids, num_items, name):
     "Raise a `ValueError` unless `ids` is a (batch, length) integer tensor of ids in 0..num_items."
     if not isinstance(ids, torch.Tensor) or ids.dim() != 2 or ids.dtype not in (torch.int64, torch.int32):
@@ -49,7 +50,7 @@ def check_sequences(seqs, num_items, maxlen, name='seqs'):
         raise ValueError(f'{name} must be left-padded with 0, but row {row} has padding after an item: '
                          f'{seqs[row].tolist()[:20]}…')
 
-# %% ../nbs/02_models.ipynb #b5d01587
+# %% ../nbs/02_models.ipynb #4e794380
 LN_EPS = 1e-8  # pmixer's SASRec uses eps=1e-8 in every LayerNorm
 
 class SequentialRecommender(nn.Module):
@@ -101,7 +102,7 @@ class SequentialRecommender(nn.Module):
         last = self.encode(seqs)[:, -1]
         return torch.einsum('bh,bch->bc', last, self.item_emb(items))
 
-# %% ../nbs/02_models.ipynb #580eb666
+# %% ../nbs/02_models.ipynb #8566fea4
 def check_hparams(num_items, maxlen, hidden_units, num_blocks, dropout_rate, init, num_heads=1, attn='sdpa',
                   d_state=1, d_conv=1, expand=1, **_):
     "Raise a `ValueError` naming the hyper-parameter (CLI flag) that is out of range."
@@ -115,7 +116,7 @@ def check_hparams(num_items, maxlen, hidden_units, num_blocks, dropout_rate, ini
     if attn not in ATTENTION: raise ValueError(f'attn must be one of {sorted(ATTENTION)}, got {attn!r}')
     if init not in ('default', 'xavier'): raise ValueError(f"init must be 'default' or 'xavier', got {init!r}")
 
-# %% ../nbs/02_models.ipynb #714cafb6
+# %% ../nbs/02_models.ipynb #3d3e5230
 def sdpa_attention(q, k, v, dropout_p=0.0):
     "Causal softmax attention through torch's fused `scaled_dot_product_attention` (never materialises L×L on its flash/memory-efficient kernels)."
     return F.scaled_dot_product_attention(q, k, v, dropout_p=dropout_p, is_causal=True)
@@ -129,7 +130,7 @@ def naive_attention(q, k, v, dropout_p=0.0):
     if dropout_p: weights = F.dropout(weights, dropout_p)
     return weights @ v
 
-# %% ../nbs/02_models.ipynb #d3a48f06
+# %% ../nbs/02_models.ipynb #c422c047
 def causal_linear_attention(q, k, v, chunk=64):
     "`out_t = q_t · Σ_{s≤t} k_s v_sᵀ` for (B, heads, L, d) inputs, in O(L·chunk·d + L·d²) time and memory."
     length = q.shape[-2]
@@ -153,7 +154,7 @@ def linrec_attention(q, k, v, dropout_p=0.0):
 
 ATTENTION = {'sdpa': sdpa_attention, 'naive': naive_attention}
 
-# %% ../nbs/02_models.ipynb #2c2d2d0d
+# %% ../nbs/02_models.ipynb #8a5a00d2
 class SelfAttention(nn.Module):
     "Multi-head attention with `nn.MultiheadAttention`'s parameters and initialisation; queries and keys/values come from different inputs."
     def __init__(self, hidden_units, num_heads, dropout_rate, mixer):
@@ -196,7 +197,7 @@ class AttentionBlock(nn.Module):
         x = q + self.attn(q, x)
         return self.ffn(self.ffn_norm(x)) * real
 
-# %% ../nbs/02_models.ipynb #cc58e458
+# %% ../nbs/02_models.ipynb #18a1cb51
 class SASRec(SequentialRecommender):
     "SASRec (Kang & McAuley 2018) as in pmixer's PyTorch port; `attn` picks the attention kernel, not the model."
     backbone = 'sasrec'
@@ -222,7 +223,75 @@ class LinRec(SASRec):
     def build(self, hidden_units, num_blocks, num_heads, dropout_rate):
         self.build_blocks(hidden_units, num_blocks, num_heads, dropout_rate, linrec_attention, attn_dropout=0.0)
 
-# %% ../nbs/02_models.ipynb #0410652a
+# %% ../nbs/02_models.ipynb #93d65e72
+_TIME_BLOCK = 256
+
+def _kernel(fn):
+    "Compile `fn` with numba: parallel, reassociating sums so LLVM vectorises them (inf/nan semantics kept), cached on disk where it has a source file."
+    jit = dict(parallel=True, fastmath={'reassoc', 'contract', 'nsz', 'arcp'}, error_model='numpy')
+    try: return numba.njit(cache=True, **jit)(fn)
+    except RuntimeError: return numba.njit(**jit)(fn)  # defined in a notebook cell: nothing to cache against
+
+@_kernel
+def _conv_forward(x, w, bias, out):
+    "out[b, t] = bias + Σ_k w[k] · x[b, t - K + 1 + k], zero before the start; x, out (B, L, D), w (K, D)."
+    B, L, D = x.shape
+    K = w.shape[0]
+    blocks = (L + _TIME_BLOCK - 1) // _TIME_BLOCK
+    for job in numba.prange(B * blocks):
+        b, start = job // blocks, job % blocks * _TIME_BLOCK
+        for t in range(start, min(start + _TIME_BLOCK, L)):
+            for d in range(D): out[b, t, d] = bias[d]
+            for k in range(max(0, K - 1 - t), K):
+                for d in range(D): out[b, t, d] += w[k, d] * x[b, t - K + 1 + k, d]
+
+@_kernel
+def _conv_backward(x, w, grad_out, grad_x, grad_w_blocks, grad_bias_blocks):
+    "Gradients of `_conv_forward`: grad_x (B, L, D); weight and bias gradients per (batch row, time block)."
+    B, L, D = x.shape
+    K = w.shape[0]
+    blocks = (L + _TIME_BLOCK - 1) // _TIME_BLOCK
+    for job in numba.prange(B * blocks):
+        b, start = job // blocks, job % blocks * _TIME_BLOCK
+        grad_w_blocks[job] = 0
+        grad_bias_blocks[job] = 0
+        for t in range(start, min(start + _TIME_BLOCK, L)):
+            for d in range(D): grad_bias_blocks[job, d] += grad_out[b, t, d]
+            for k in range(max(0, K - 1 - t), K):
+                for d in range(D): grad_w_blocks[job, k, d] += grad_out[b, t, d] * x[b, t - K + 1 + k, d]
+            for d in range(D): grad_x[b, t, d] = 0
+            for k in range(max(0, K - L + t), K):
+                for d in range(D): grad_x[b, t, d] += grad_out[b, t + K - 1 - k, d] * w[k, d]
+
+class CausalConv1d(torch.autograd.Function):
+    "Depthwise causal convolution of contiguous CPU x (B, L, D) with `nn.Conv1d`'s weight (D, 1, K) and bias (D,)."
+    @staticmethod
+    def forward(ctx, x, weight, bias):
+        w = weight.detach()[:, 0].t().contiguous()
+        out = torch.empty_like(x)
+        _conv_forward(x.detach().numpy(), w.numpy(), bias.detach().numpy(), out.numpy())
+        ctx.save_for_backward(x, weight)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        x, weight = ctx.saved_tensors
+        (B, L, D), K = x.shape, weight.shape[-1]
+        blocks = B * -(-L // _TIME_BLOCK)
+        grad_x = torch.empty_like(x)
+        grad_w, grad_bias = x.new_empty(blocks, K, D), x.new_empty(blocks, D)
+        _conv_backward(x.detach().numpy(), weight.detach()[:, 0].t().contiguous().numpy(),
+                       grad_out.contiguous().numpy(), grad_x.numpy(), grad_w.numpy(), grad_bias.numpy())
+        return grad_x, grad_w.sum(0).t().unsqueeze(1), grad_bias.sum(0)
+
+def causal_conv1d(x, weight, bias):
+    "Depthwise causal convolution of x (B, L, D) with an `nn.Conv1d` weight (D, 1, K) and bias: (B, L, D)."
+    if x.device.type == 'cpu' and x.dtype in (torch.float32, torch.float64):
+        return CausalConv1d.apply(x.contiguous(), weight, bias)
+    out = F.conv1d(x.mT, weight, bias, padding=weight.shape[-1] - 1, groups=x.shape[-1])
+    return out[..., :x.shape[1]].mT
+
+# %% ../nbs/02_models.ipynb #1d88fb04
 class Mamba(nn.Module):
     "mamba_ssm's Mamba block (selective SSM with a short causal convolution and a SiLU gate), runnable on CPU."
     def __init__(self, d_model, d_state=16, d_conv=4, expand=2, dt_rank='auto', dt_min=0.001, dt_max=0.1,
@@ -256,12 +325,13 @@ class Mamba(nn.Module):
         "SiLU of the depthwise causal convolution of x (B, L, D) → (B, L, D)."
         if causal_conv1d_fn is not None and x.is_cuda:
             return causal_conv1d_fn(x.mT.contiguous(), self.conv1d.weight.squeeze(1), self.conv1d.bias, activation='silu').mT
-        out = F.conv1d(x.mT, self.conv1d.weight, self.conv1d.bias, padding=self.d_conv - 1, groups=self.d_inner)
-        return F.silu(out[..., :x.shape[1]]).mT
+        return F.silu(causal_conv1d(x, self.conv1d.weight, self.conv1d.bias))
 
     def forward(self, hidden_states):
         "(B, L, d_model) → (B, L, d_model), causal."
-        x, z = self.in_proj(hidden_states).chunk(2, dim=-1)
+        # x and z from two halves of in_proj, so each is contiguous in (B, L, d_inner)
+        x = F.linear(hidden_states, self.in_proj.weight[:self.d_inner], _half(self.in_proj.bias, 0, self.d_inner))
+        z = F.linear(hidden_states, self.in_proj.weight[self.d_inner:], _half(self.in_proj.bias, 1, self.d_inner))
         x = self.conv(x)
         dt, B, C = self.x_proj(x).split([self.dt_rank, self.d_state, self.d_state], dim=-1)
         dt = F.linear(dt, self.dt_proj.weight)  # its bias enters the scan in fp32, before the softplus
@@ -269,7 +339,9 @@ class Mamba(nn.Module):
                            delta_bias=self.dt_proj.bias.float(), delta_softplus=True, impl=self.scan_impl)
         return self.out_proj(y.mT)
 
-# %% ../nbs/02_models.ipynb #7966337c
+def _half(bias, i, size): return None if bias is None else bias[i * size:(i + 1) * size]
+
+# %% ../nbs/02_models.ipynb #6463f182
 class MambaLayer(nn.Module):
     "Pre-norm residual layer: `x + Dropout(Mamba(LN(x)))`, then `x + FFN(LN(x))`."
     def __init__(self, hidden_units, dropout_rate, **mamba):
@@ -311,7 +383,7 @@ class RecMamba(SequentialRecommender):
         for m in self.modules():
             if isinstance(m, Mamba): m.scan_impl = impl
 
-# %% ../nbs/02_models.ipynb #7b169f5a
+# %% ../nbs/02_models.ipynb #e7de8bd8
 class Registry(dict):
     "Backbone classes by name; aliases resolve on lookup but are not listed."
     def __init__(self, entries, aliases):
