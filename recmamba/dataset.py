@@ -4,9 +4,9 @@
 
 # %% auto #0
 __all__ = ['SPLITS', 'FORMAT_VERSION', 'DATA_FILES', 'project_root', 'data_dir', 'reports_dir', 'DataError', 'Dataset',
-           'content_hash', 'atomic_dir', 'write_manifest', 'write_arrays', 'resolve', 'load']
+           'content_hash', 'atomic_dir', 'write_manifest', 'write_id_map', 'write_arrays', 'resolve', 'load']
 
-# %% ../nbs/00a_dataset.ipynb #bfb38310
+# %% ../nbs/00a_dataset.ipynb #a4fbaa2c
 import hashlib, json, os, shutil, time, uuid
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,7 +15,7 @@ import numpy as np
 
 import recmamba
 
-# %% ../nbs/00a_dataset.ipynb #032ec29b
+# %% ../nbs/00a_dataset.ipynb #d9eba20e
 def _is_project(d): return (d / 'settings.ini').is_file() and 'lib_name = recmamba' in (d / 'settings.ini').read_text()
 
 def project_root():
@@ -33,11 +33,11 @@ def reports_dir():
     "Where runs, sweeps and reports go: `$RECMAMBA_REPORTS` or `<root>/reports`."
     return Path(os.environ.get('RECMAMBA_REPORTS') or project_root() / 'reports')
 
-# %% ../nbs/00a_dataset.ipynb #2bc61d16
+# %% ../nbs/00a_dataset.ipynb #b6fc4051
 class DataError(Exception):
     "Bad input or a bad option, with a message naming the file and line (or the option) and what was expected."
 
-# %% ../nbs/00a_dataset.ipynb #1caae221
+# %% ../nbs/00a_dataset.ipynb #715bd7fe
 def _gather(items, index, mask):
     "`items[index]` where `mask`, else 0 (safe for empty arrays and out-of-range masked-off indices)."
     out = np.zeros(len(index), np.int32)
@@ -75,7 +75,7 @@ class Dataset:
         return (f'Dataset({self.name!r}: {self.num_users:,} users, {self.num_items:,} items, '
                 f'{self.num_interactions:,} interactions)')
 
-# %% ../nbs/00a_dataset.ipynb #b22ed7b7
+# %% ../nbs/00a_dataset.ipynb #42152835
 def _from_sequences(cls, sequences, num_items=None, name='inline'):
     "A dataset from a list of item-id arrays (ids `1..num_items`, oldest first), held in memory."
     lengths = np.fromiter((len(s) for s in sequences), np.int64, len(sequences))
@@ -90,7 +90,7 @@ def _from_sequences(cls, sequences, num_items=None, name='inline'):
 
 Dataset.from_sequences = classmethod(_from_sequences)
 
-# %% ../nbs/00a_dataset.ipynb #2f5425c3
+# %% ../nbs/00a_dataset.ipynb #b95d7d8c
 def _window(self, users, ends, maxlen):
     "The last `maxlen` items of the first `ends[i]` items of user `users[i]`, left-padded with 0: int64 (len(users), maxlen)."
     users = np.asarray(users, np.int64).reshape(-1)
@@ -122,7 +122,7 @@ def _example(self, u, split='test', maxlen=200):
 
 Dataset.window, Dataset.batch, Dataset.example = _window, _batch, _example
 
-# %% ../nbs/00a_dataset.ipynb #0383a4a5
+# %% ../nbs/00a_dataset.ipynb #241e2d39
 def _positions(self):
     "Each interaction's position within its user's history (0 = oldest)."
     return np.arange(len(self.items), dtype=np.int64) - np.repeat(self.offsets[:-1], self.lengths)
@@ -134,7 +134,7 @@ def _item_counts(self):
 
 Dataset.positions, Dataset.item_counts = _positions, _item_counts
 
-# %% ../nbs/00a_dataset.ipynb #1a7ed482
+# %% ../nbs/00a_dataset.ipynb #55d80eb6
 FORMAT_VERSION = 1
 DATA_FILES = ('items.npy', 'offsets.npy', 'timestamps.npy', 'users.parquet', 'items.parquet')
 
@@ -175,7 +175,7 @@ def atomic_dir(path, overwrite=False):
     finally:
         if tmp.exists(): shutil.rmtree(tmp, ignore_errors=True)
 
-# %% ../nbs/00a_dataset.ipynb #6ae93358
+# %% ../nbs/00a_dataset.ipynb #cc97dec0
 def write_manifest(path, name, num_items, source, options, counts=None):
     "Complete a processed dataset directory with its `manifest.json`; returns the manifest."
     path = Path(path)
@@ -190,18 +190,21 @@ def write_manifest(path, name, num_items, source, options, counts=None):
     (path / 'manifest.json').write_text(json.dumps(manifest, indent=1) + '\n')
     return manifest
 
-# %% ../nbs/00a_dataset.ipynb #00c848d9
+# %% ../nbs/00a_dataset.ipynb #759ad50b
+def write_id_map(path, kind, raw_ids):
+    "Write `users.parquet` (user 0..U-1) or `items.parquet` (item 1..N) mapping our ids to the source's `raw_id`s."
+    import polars as pl
+    ids = np.arange(len(raw_ids), dtype=np.int64) + (kind == 'item')
+    pl.DataFrame({kind: ids, 'raw_id': raw_ids}).write_parquet(Path(path) / f'{kind}s.parquet')
+
 def write_arrays(path, items, offsets, timestamps=None, user_ids=None, item_ids=None):
     "Write the data files of a processed dataset into the (temporary) directory `path`."
-    import polars as pl
     path = Path(path)
     np.save(path / 'items.npy', np.asarray(items, np.int32))
     np.save(path / 'offsets.npy', np.asarray(offsets, np.int64))
     if timestamps is not None: np.save(path / 'timestamps.npy', np.asarray(timestamps))
-    if user_ids is not None:
-        pl.DataFrame({'user': np.arange(len(user_ids), dtype=np.int64), 'raw_id': user_ids}).write_parquet(path / 'users.parquet')
-    if item_ids is not None:
-        pl.DataFrame({'item': np.arange(1, len(item_ids) + 1, dtype=np.int64), 'raw_id': item_ids}).write_parquet(path / 'items.parquet')
+    if user_ids is not None: write_id_map(path, 'user', user_ids)
+    if item_ids is not None: write_id_map(path, 'item', item_ids)
 
 def _save(self, path, source=None, options=None, overwrite=False):
     "Write this dataset as a processed dataset directory (atomically); returns the loaded copy."
@@ -212,7 +215,7 @@ def _save(self, path, source=None, options=None, overwrite=False):
 
 Dataset.save = _save
 
-# %% ../nbs/00a_dataset.ipynb #4987c36e
+# %% ../nbs/00a_dataset.ipynb #123bcae1
 def resolve(name_or_path):
     "The directory of a processed dataset: an existing path as given, else `data_dir()/name`."
     p = Path(name_or_path)
@@ -231,7 +234,7 @@ def load(name_or_path, mmap=True):
                  manifest['counts']['items'], name=manifest.get('name', path.name), path=path, manifest=manifest)
     return ds
 
-# %% ../nbs/00a_dataset.ipynb #d10d058a
+# %% ../nbs/00a_dataset.ipynb #e02a67ec
 def _timestamps(self, mmap=True):
     "Each interaction's time as read from the source (aligned with `items`), or None when the source had none."
     f = self.path and self.path / 'timestamps.npy'
