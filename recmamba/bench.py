@@ -8,7 +8,7 @@ __all__ = ['MODEL_CASES', 'DEFAULT_LENGTHS', 'default_models', 'default_scans', 
            'summary', 'goals', 'figure', 'write_atomic', 'save_report', 'bench_arguments', 'check_bench_args',
            'bench_main', 'default_out_dir']
 
-# %% ../nbs/05_bench.ipynb #d1f71a54
+# %% ../nbs/05_bench.ipynb #3949d749
 import argparse, ctypes, json, math, os, platform, re, statistics, subprocess, sys, tempfile, time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from .models import build_model
 from .scan import SCAN_IMPLS, resolve_scan_impl, selective_scan
 
-# %% ../nbs/05_bench.ipynb #539491c3
+# %% ../nbs/05_bench.ipynb #c1d89154
 MODEL_CASES = {
     'sasrec': dict(backbone='sasrec', attn='sdpa'),
     'sasrec-naive': dict(backbone='sasrec', attn='naive'),
@@ -39,7 +39,7 @@ def default_scans(device):
     wanted = ('cuda', 'torch') if torch.device(device).type == 'cuda' else ('numba', 'torch')
     return [impl for impl in wanted if impl in SCAN_IMPLS]
 
-# %% ../nbs/05_bench.ipynb #e4536f72
+# %% ../nbs/05_bench.ipynb #3d643543
 def _proc_status_mib(field):
     match = re.search(rf'^{field}:\s+(\d+) kB', Path('/proc/self/status').read_text(), re.M)
     return int(match.group(1)) / 1024
@@ -69,7 +69,7 @@ def peak_memory_mib(step, device):
     step()
     return _proc_status_mib('VmHWM') - before
 
-# %% ../nbs/05_bench.ipynb #3ff7ace4
+# %% ../nbs/05_bench.ipynb #1d47fdd9
 def model_step(spec):
     "A model case: `step()` runs forward and backward of one training step; also returns what ran."
     device, length, batch = torch.device(spec['device']), spec['length'], spec['batch']
@@ -139,7 +139,7 @@ def case_main():
         result = dict(status='out of memory', error=str(e)[:300])
     print('RESULT ' + json.dumps(result), flush=True)
 
-# %% ../nbs/05_bench.ipynb #96c521b1
+# %% ../nbs/05_bench.ipynb #63098c28
 def run_in_subprocess(spec, timeout):
     "Run one case in a fresh interpreter; failures come back as a status, never as an exception."
     env = dict(os.environ, NUMBA_NUM_THREADS=str(spec['threads']), PYTHONUNBUFFERED='1')
@@ -190,7 +190,7 @@ def run_bench(args, log=print):
     return dict(created=datetime.now(timezone.utc).isoformat(timespec='seconds'), settings=settings,
                 machine=machine_info(args.device), results=rows)
 
-# %% ../nbs/05_bench.ipynb #df1acc98
+# %% ../nbs/05_bench.ipynb #bfe770c6
 def _table(report, kind):
     "{(name, length): row} of the successful cases of `kind`."
     return {(r['name'], r['length']): r for r in report['results'] if r['kind'] == kind and r['status'] == 'ok'}
@@ -240,20 +240,25 @@ def goals(report, mamba='mamba'):
               models[mamba, 8192]['time_ms'] / 8192 / (models[mamba, 512]['time_ms'] / 512), 1.5)
     return out
 
-# %% ../nbs/05_bench.ipynb #87b748d7
+# %% ../nbs/05_bench.ipynb #03815254
 def figure(report):
     "Plotly figure: time and peak memory vs L (log-log) for the model cases and, if any, the scan cases."
+    from plotly.colors import qualitative
     from plotly.subplots import make_subplots
     kinds = [k for k in ('model', 'scan') if _table(report, k)]
-    titles = [f'{k} {what}' for k in kinds for what in ('fwd+bwd time (ms)', 'peak memory (MiB)')]
+    titles = [f'{k} {what}' for k in kinds for what in ('forward+backward time', 'peak memory')]
     fig = make_subplots(rows=len(kinds), cols=2, subplot_titles=titles)
+    names = list(dict.fromkeys(f'{r["kind"]} {r["name"]}' for r in report['results']))
+    colour = {name: qualitative.Plotly[i % len(qualitative.Plotly)] for i, name in enumerate(names)}
     for row, kind in enumerate(kinds, 1):
         table = _table(report, kind)
         for name in dict.fromkeys(n for n, _ in table):
-            Ls = sorted(L for n, L in table if n == name)
+            Ls, label = sorted(L for n, L in table if n == name), f'{kind} {name}'
             for col, key in ((1, 'time_ms'), (2, 'peak_mib')):
-                fig.add_scatter(x=Ls, y=[table[name, L][key] for L in Ls], mode='lines+markers', name=f'{kind} {name}',
-                                legendgroup=f'{kind} {name}', showlegend=col == 1, row=row, col=col)
+                fig.add_scatter(x=Ls, y=[table[name, L][key] for L in Ls], mode='lines+markers', name=label,
+                                line_color=colour[label], legendgroup=label, showlegend=col == 1, row=row, col=col)
+        fig.update_yaxes(title_text='ms', row=row, col=1)
+        fig.update_yaxes(title_text='MiB', row=row, col=2)
     fig.update_xaxes(type='log', title_text='sequence length L')
     fig.update_yaxes(type='log')
     s = report['settings']
@@ -269,6 +274,8 @@ def write_atomic(path, text):
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
     try:
         with os.fdopen(fd, 'w') as f: f.write(text)
+        umask = os.umask(0); os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; a report is as readable as any file written here
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -288,7 +295,7 @@ def save_report(report, out_dir, name):
 
 def _escape(text): return text.replace('&', '&amp;').replace('<', '&lt;').replace('>', '&gt;')
 
-# %% ../nbs/05_bench.ipynb #49ee9dfc
+# %% ../nbs/05_bench.ipynb #152f85c4
 def bench_arguments(parser):
     "Arguments of `recmamba bench`."
     parser.add_argument('--device', default='cpu', help='cpu, cuda or cuda:N (default cpu)')
