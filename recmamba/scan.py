@@ -7,7 +7,7 @@ __all__ = ['CHUNK_ELEMENTS', 'GROUP', 'CHECKPOINT_EVERY', 'SCAN_IMPLS', 'check_s
            'import_mamba_ssm', 'selective_scan_chunked', 'SelectiveScanNumba', 'selective_scan_numba',
            'resolve_scan_impl', 'selective_scan']
 
-# %% ../nbs/01_scan.ipynb #0c2c9d32
+# %% ../nbs/01_scan.ipynb #eeb5681e
 import importlib, importlib.util, math, os, sys, types
 from pathlib import Path
 
@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.checkpoint import checkpoint
 
-# %% ../nbs/01_scan.ipynb #8ea70dfd
+# %% ../nbs/01_scan.ipynb #ecf80268
 def check_scan_args(u, delta, A, B, C, D=None, z=None, delta_bias=None):
     "Raise a `ValueError` naming the first argument whose shape, kind or device does not fit the scan."
     def need(ok, msg):
@@ -38,7 +38,7 @@ def check_scan_args(u, delta, A, B, C, D=None, z=None, delta_bias=None):
         need(t is None or t.device == u.device, f'{name} is on {t.device if t is not None else ""} but u is on {u.device}')
         need(t is None or t.is_floating_point(), f'{name} must be a floating point tensor, got {t.dtype if t is not None else ""}')
 
-# %% ../nbs/01_scan.ipynb #e3337d3c
+# %% ../nbs/01_scan.ipynb #ca22071a
 def _compute_dtype(u):
     return torch.float64 if u.dtype == torch.float64 else torch.float32
 
@@ -56,7 +56,7 @@ def _scan_output(y, u, D, z, dtype):
     if z is not None: y = y * F.silu(z.to(y.dtype))
     return y.to(dtype)
 
-# %% ../nbs/01_scan.ipynb #5c0a9e46
+# %% ../nbs/01_scan.ipynb #c3535307
 def selective_scan_ref(u, delta, A, B, C, D=None, z=None, delta_bias=None, delta_softplus=False,
                        return_last_state=False):
     "The sequential reference: the recurrence step by step in float32 (float64 for float64 inputs)."
@@ -73,7 +73,7 @@ def selective_scan_ref(u, delta, A, B, C, D=None, z=None, delta_bias=None, delta
     out = _scan_output(y, u, D, z, dtype_in)
     return (out, h) if return_last_state else out
 
-# %% ../nbs/01_scan.ipynb #5b0b39c8
+# %% ../nbs/01_scan.ipynb #d99af7e7
 def _mamba_ssm_source():
     if os.environ.get('MAMBA_SSM_SRC'): return Path(os.environ['MAMBA_SSM_SRC'])
     package_dir = Path(importlib.util.find_spec('recmamba').origin).parent
@@ -116,7 +116,7 @@ def _mamba_ssm_cuda_scan():
     except ImportError: return None
     return None if getattr(interface.selective_scan_cuda, '__recmamba_stub__', False) else interface.selective_scan_fn
 
-# %% ../nbs/01_scan.ipynb #2f13a285
+# %% ../nbs/01_scan.ipynb #e469c641
 CHUNK_ELEMENTS = 2**22  # target size of one chunk's (batch, dim, T, T, N) decay tensor
 
 def _chunk_scan(u, delta, A, Bt, Ct, h0):
@@ -151,7 +151,7 @@ def selective_scan_chunked(u, delta, A, B, C, D=None, z=None, delta_bias=None, d
     out = _scan_output(torch.cat(ys, -1), u, D, z, dtype_in)
     return (out, h) if return_last_state else out
 
-# %% ../nbs/01_scan.ipynb #544a15df
+# %% ../nbs/01_scan.ipynb #e0e0e669
 import numba
 import numpy as np
 from numba import prange
@@ -180,7 +180,7 @@ def _exp(x):
     e = np.float32(0.0) if x < np.float32(-87.33) else e
     return np.float32(np.inf) if x > np.float32(88.72) else e
 
-# %% ../nbs/01_scan.ipynb #9afe89e7
+# %% ../nbs/01_scan.ipynb #324b6f58
 @numba.njit(parallel=True, **_jit)
 def _scan_fwd(u, dt, At, Bm, Cm, Dv, z, has_z, K, nthreads, out, ckpt, last, h, y):
     """Forward over grouped arrays: u, dt, z, out (batch, L, groups, GROUP); At (N, groups, GROUP); Bm, Cm (batch, L, N);
@@ -220,7 +220,7 @@ def _scan_fwd(u, dt, At, Bm, Cm, Dv, z, has_z, K, nthreads, out, ckpt, last, h, 
                 for g in range(GROUP):
                     last[b, n, gi, g] = h[tid, n, g]
 
-# %% ../nbs/01_scan.ipynb #3783af45
+# %% ../nbs/01_scan.ipynb #ce9afe3d
 @numba.njit(parallel=True, **_jit)
 def _scan_bwd(u, dt, At, Bm, Cm, Dv, z, has_z, dout, dlast, ckpt, K, nthreads,
               du, ddt, dz, dA, dD, dB, dC, hs, decay, lam, a_next, dA_acc, dD_acc, gy, du_acc, ddt_acc, y):
@@ -300,7 +300,7 @@ def _scan_bwd(u, dt, At, Bm, Cm, Dv, z, has_z, dout, dlast, ckpt, K, nthreads,
             for g in range(GROUP):
                 dD[b, gi, g] = dD_acc[tid, g]
 
-# %% ../nbs/01_scan.ipynb #ff750b01
+# %% ../nbs/01_scan.ipynb #93691835
 def _grouped(t):
     "The numpy view of a contiguous float32 tensor with its last axis split into groups of GROUP channels."
     return t.numpy().reshape(*t.shape[:-1], -1, GROUP)
@@ -370,7 +370,7 @@ def selective_scan_numba(u, delta, A, B, C, D=None, z=None, delta_bias=None, del
     out, last_state = SelectiveScanNumba.apply(u, delta, A, B, C, D, z, delta_bias, delta_softplus)
     return (out, last_state) if return_last_state else out
 
-# %% ../nbs/01_scan.ipynb #76482ebd
+# %% ../nbs/01_scan.ipynb #6e044d83
 SCAN_IMPLS = ('cuda', 'numba', 'torch', 'ref')
 
 def resolve_scan_impl(impl=None, device='cpu'):
