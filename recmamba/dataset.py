@@ -6,7 +6,7 @@
 __all__ = ['SPLITS', 'FORMAT_VERSION', 'DATA_FILES', 'project_root', 'data_dir', 'reports_dir', 'DataError', 'Dataset',
            'content_hash', 'atomic_dir', 'write_manifest', 'write_id_map', 'write_arrays', 'resolve', 'load']
 
-# %% ../nbs/00a_dataset.ipynb #a4fbaa2c
+# %% ../nbs/00a_dataset.ipynb #a2d6dc07
 import hashlib, json, os, shutil, time, uuid
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,7 +15,7 @@ import numpy as np
 
 import recmamba
 
-# %% ../nbs/00a_dataset.ipynb #d9eba20e
+# %% ../nbs/00a_dataset.ipynb #89782e62
 def _is_project(d): return (d / 'settings.ini').is_file() and 'lib_name = recmamba' in (d / 'settings.ini').read_text()
 
 def project_root():
@@ -33,11 +33,11 @@ def reports_dir():
     "Where runs, sweeps and reports go: `$RECMAMBA_REPORTS` or `<root>/reports`."
     return Path(os.environ.get('RECMAMBA_REPORTS') or project_root() / 'reports')
 
-# %% ../nbs/00a_dataset.ipynb #b6fc4051
+# %% ../nbs/00a_dataset.ipynb #16fcdd62
 class DataError(Exception):
     "Bad input or a bad option, with a message naming the file and line (or the option) and what was expected."
 
-# %% ../nbs/00a_dataset.ipynb #715bd7fe
+# %% ../nbs/00a_dataset.ipynb #1ffaf96f
 def _gather(items, index, mask):
     "`items[index]` where `mask`, else 0 (safe for empty arrays and out-of-range masked-off indices)."
     out = np.zeros(len(index), np.int32)
@@ -75,7 +75,7 @@ class Dataset:
         return (f'Dataset({self.name!r}: {self.num_users:,} users, {self.num_items:,} items, '
                 f'{self.num_interactions:,} interactions)')
 
-# %% ../nbs/00a_dataset.ipynb #42152835
+# %% ../nbs/00a_dataset.ipynb #9bc95ebc
 def _from_sequences(cls, sequences, num_items=None, name='inline'):
     "A dataset from a list of item-id arrays (ids `1..num_items`, oldest first), held in memory."
     lengths = np.fromiter((len(s) for s in sequences), np.int64, len(sequences))
@@ -90,7 +90,7 @@ def _from_sequences(cls, sequences, num_items=None, name='inline'):
 
 Dataset.from_sequences = classmethod(_from_sequences)
 
-# %% ../nbs/00a_dataset.ipynb #b95d7d8c
+# %% ../nbs/00a_dataset.ipynb #c0318247
 def _window(self, users, ends, maxlen):
     "The last `maxlen` items of the first `ends[i]` items of user `users[i]`, left-padded with 0: int64 (len(users), maxlen)."
     users = np.asarray(users, np.int64).reshape(-1)
@@ -122,7 +122,7 @@ def _example(self, u, split='test', maxlen=200):
 
 Dataset.window, Dataset.batch, Dataset.example = _window, _batch, _example
 
-# %% ../nbs/00a_dataset.ipynb #241e2d39
+# %% ../nbs/00a_dataset.ipynb #67dfafdf
 def _positions(self):
     "Each interaction's position within its user's history (0 = oldest)."
     return np.arange(len(self.items), dtype=np.int64) - np.repeat(self.offsets[:-1], self.lengths)
@@ -134,18 +134,19 @@ def _item_counts(self):
 
 Dataset.positions, Dataset.item_counts = _positions, _item_counts
 
-# %% ../nbs/00a_dataset.ipynb #55d80eb6
+# %% ../nbs/00a_dataset.ipynb #dd359cbe
 FORMAT_VERSION = 1
 DATA_FILES = ('items.npy', 'offsets.npy', 'timestamps.npy', 'users.parquet', 'items.parquet')
 
+def _file_digest(path):
+    with open(path, 'rb') as f: return hashlib.file_digest(f, 'sha256').hexdigest()
+
 def content_hash(path):
-    "sha256 over the name and bytes of every data file of a processed dataset, in name order."
-    digest = hashlib.sha256()
-    for name in sorted(n for n in DATA_FILES if (Path(path) / n).exists()):
-        digest.update(name.encode() + b'\0')
-        with open(Path(path) / name, 'rb') as f:
-            while chunk := f.read(1 << 24): digest.update(chunk)
-    return 'sha256:' + digest.hexdigest()
+    "sha256 over the names and sha256 digests of every data file of a processed dataset, in name order."
+    from concurrent.futures import ThreadPoolExecutor   # hashlib releases the GIL: files are hashed in parallel
+    names = sorted(n for n in DATA_FILES if (Path(path) / n).exists())
+    with ThreadPoolExecutor(4) as pool: digests = list(pool.map(_file_digest, [Path(path) / n for n in names]))
+    return 'sha256:' + hashlib.sha256(''.join(f'{n}\0{d}\n' for n, d in zip(names, digests)).encode()).hexdigest()
 
 def _pid_alive(pid):
     try: os.kill(pid, 0)
@@ -175,7 +176,7 @@ def atomic_dir(path, overwrite=False):
     finally:
         if tmp.exists(): shutil.rmtree(tmp, ignore_errors=True)
 
-# %% ../nbs/00a_dataset.ipynb #cc97dec0
+# %% ../nbs/00a_dataset.ipynb #1f1eeb03
 def write_manifest(path, name, num_items, source, options, counts=None):
     "Complete a processed dataset directory with its `manifest.json`; returns the manifest."
     path = Path(path)
@@ -190,7 +191,7 @@ def write_manifest(path, name, num_items, source, options, counts=None):
     (path / 'manifest.json').write_text(json.dumps(manifest, indent=1) + '\n')
     return manifest
 
-# %% ../nbs/00a_dataset.ipynb #759ad50b
+# %% ../nbs/00a_dataset.ipynb #996b3b4f
 def write_id_map(path, kind, raw_ids):
     "Write `users.parquet` (user 0..U-1) or `items.parquet` (item 1..N) mapping our ids to the source's `raw_id`s."
     import polars as pl
@@ -215,7 +216,7 @@ def _save(self, path, source=None, options=None, overwrite=False):
 
 Dataset.save = _save
 
-# %% ../nbs/00a_dataset.ipynb #123bcae1
+# %% ../nbs/00a_dataset.ipynb #a7fd92ab
 def resolve(name_or_path):
     "The directory of a processed dataset: an existing path as given, else `data_dir()/name`."
     p = Path(name_or_path)
@@ -234,7 +235,7 @@ def load(name_or_path, mmap=True):
                  manifest['counts']['items'], name=manifest.get('name', path.name), path=path, manifest=manifest)
     return ds
 
-# %% ../nbs/00a_dataset.ipynb #e02a67ec
+# %% ../nbs/00a_dataset.ipynb #fb9f0a9f
 def _timestamps(self, mmap=True):
     "Each interaction's time as read from the source (aligned with `items`), or None when the source had none."
     f = self.path and self.path / 'timestamps.npy'
