@@ -8,7 +8,7 @@ __all__ = ['LN_EPS', 'ATTENTION', 'BACKBONES', 'rotation', 'check_ids', 'check_s
            'SelfAttention', 'PointWiseFeedForward', 'AttentionBlock', 'SASRec', 'LinRec', 'CausalConv1d',
            'causal_conv1d', 'Mamba', 'MambaLayer', 'RecMamba', 'Registry', 'build_model']
 
-# %% ../nbs/02_models.ipynb #57367fa9
+# %% ../nbs/02_models.ipynb #e7a65c05
 import math
 
 import numba
@@ -23,14 +23,14 @@ try:  # mamba_ssm's companion CUDA kernel for the short convolution, when instal
 except ImportError:
     causal_conv1d_fn = None
 
-# %% ../nbs/02_models.ipynb #63377057
+# %% ../nbs/02_models.ipynb #e136ab9e
 def rotation(seqs):
     "For each row of left-padded `seqs` (B, L), the column each position takes its value from when the padding is moved to the end."
     length = seqs.shape[1]
     num_pad = (seqs == 0).sum(1, keepdim=True)
     return (torch.arange(length, device=seqs.device) + num_pad) % length
 
-# %% ../nbs/02_models.ipynb #4c6c9ad9
+# %% ../nbs/02_models.ipynb #99a20e6c
 def check_ids(ids, num_items, name):
     "Raise a `ValueError` unless `ids` is a (batch, length) integer tensor of ids in 0..num_items."
     if not isinstance(ids, torch.Tensor) or ids.dim() != 2 or ids.dtype not in (torch.int64, torch.int32):
@@ -50,7 +50,7 @@ def check_sequences(seqs, num_items, maxlen, name='seqs'):
         raise ValueError(f'{name} must be left-padded with 0, but row {row} has padding after an item: '
                          f'{seqs[row].tolist()[:20]}…')
 
-# %% ../nbs/02_models.ipynb #402c3545
+# %% ../nbs/02_models.ipynb #76b1c5a6
 LN_EPS = 1e-8  # pmixer's SASRec uses eps=1e-8 in every LayerNorm
 
 class SequentialRecommender(nn.Module):
@@ -97,12 +97,19 @@ class SequentialRecommender(nn.Module):
     def forward(self, seqs): return self.encode(seqs)
 
     def score(self, seqs, items):
-        "Scores (B, C) of candidate items (B, C) after sequences `seqs` (B, L): the last state · the items' embeddings."
+        "Scores (B, C) of candidates `items` — (B, C), or (1, C) shared by every row — after `seqs` (B, L): last state · item embedding."
         check_ids(items, self.num_items, name='items')
-        last = self.encode(seqs)[:, -1]
-        return torch.einsum('bh,bch->bc', last, self.item_emb(items))
+        if items.shape[0] not in (1, seqs.shape[0]):
+            raise ValueError(f'items must have {seqs.shape[0]} rows (one per sequence) or 1 (shared), got {tuple(items.shape)}')
+        last, candidates = self.encode(seqs)[:, -1], self.item_emb(items)
+        if items.shape[0] == 1: return last @ candidates[0].T
+        return (candidates @ last.unsqueeze(-1)).squeeze(-1)
 
-# %% ../nbs/02_models.ipynb #41d80113
+    def score_all(self, seqs):
+        "Scores (B, num_items + 1) of every item id (column 0 is the padding id) after `seqs`."
+        return self.encode(seqs)[:, -1] @ self.item_emb.weight.T
+
+# %% ../nbs/02_models.ipynb #e6b00c91
 def check_hparams(num_items, maxlen, hidden_units, num_blocks, dropout_rate, init, num_heads=1, attn='sdpa',
                   d_state=1, d_conv=1, expand=1, **_):
     "Raise a `ValueError` naming the hyper-parameter (CLI flag) that is out of range."
@@ -116,7 +123,7 @@ def check_hparams(num_items, maxlen, hidden_units, num_blocks, dropout_rate, ini
     if attn not in ATTENTION: raise ValueError(f'attn must be one of {sorted(ATTENTION)}, got {attn!r}')
     if init not in ('default', 'xavier'): raise ValueError(f"init must be 'default' or 'xavier', got {init!r}")
 
-# %% ../nbs/02_models.ipynb #7b36f433
+# %% ../nbs/02_models.ipynb #027c9fcf
 def sdpa_attention(q, k, v, dropout_p=0.0):
     "Causal softmax attention through torch's fused `scaled_dot_product_attention` (never materialises L×L on its flash/memory-efficient kernels)."
     return F.scaled_dot_product_attention(q, k, v, dropout_p=dropout_p, is_causal=True)
@@ -130,7 +137,7 @@ def naive_attention(q, k, v, dropout_p=0.0):
     if dropout_p: weights = F.dropout(weights, dropout_p)
     return weights @ v
 
-# %% ../nbs/02_models.ipynb #c8e47501
+# %% ../nbs/02_models.ipynb #0aa3f804
 def causal_linear_attention(q, k, v, chunk=64):
     "`out_t = q_t · Σ_{s≤t} k_s v_sᵀ` for (B, heads, L, d) inputs, in O(L·chunk·d + L·d²) time and memory."
     length = q.shape[-2]
@@ -154,7 +161,7 @@ def linrec_attention(q, k, v, dropout_p=0.0):
 
 ATTENTION = {'sdpa': sdpa_attention, 'naive': naive_attention}
 
-# %% ../nbs/02_models.ipynb #eb19ed9d
+# %% ../nbs/02_models.ipynb #3949aa6f
 class SelfAttention(nn.Module):
     "Multi-head attention with `nn.MultiheadAttention`'s parameters and initialisation; queries and keys/values come from different inputs."
     def __init__(self, hidden_units, num_heads, dropout_rate, mixer):
@@ -197,7 +204,7 @@ class AttentionBlock(nn.Module):
         x = q + self.attn(q, x)
         return self.ffn(self.ffn_norm(x)) * real
 
-# %% ../nbs/02_models.ipynb #2cb21525
+# %% ../nbs/02_models.ipynb #77fc1958
 class SASRec(SequentialRecommender):
     "SASRec (Kang & McAuley 2018) as in pmixer's PyTorch port; `attn` picks the attention kernel, not the model."
     backbone = 'sasrec'
@@ -223,7 +230,7 @@ class LinRec(SASRec):
     def build(self, hidden_units, num_blocks, num_heads, dropout_rate):
         self.build_blocks(hidden_units, num_blocks, num_heads, dropout_rate, linrec_attention, attn_dropout=0.0)
 
-# %% ../nbs/02_models.ipynb #bc867df1
+# %% ../nbs/02_models.ipynb #9889e175
 _TIME_BLOCK = 256
 
 def _kernel(fn):
@@ -291,7 +298,7 @@ def causal_conv1d(x, weight, bias):
     out = F.conv1d(x.mT, weight, bias, padding=weight.shape[-1] - 1, groups=x.shape[-1])
     return out[..., :x.shape[1]].mT
 
-# %% ../nbs/02_models.ipynb #3b728e82
+# %% ../nbs/02_models.ipynb #9e7ff5b7
 class Mamba(nn.Module):
     "mamba_ssm's Mamba block (selective SSM with a short causal convolution and a SiLU gate), runnable on CPU."
     def __init__(self, d_model, d_state=16, d_conv=4, expand=2, dt_rank='auto', dt_min=0.001, dt_max=0.1,
@@ -341,7 +348,7 @@ class Mamba(nn.Module):
 
 def _half(bias, i, size): return None if bias is None else bias[i * size:(i + 1) * size]
 
-# %% ../nbs/02_models.ipynb #79f9b3a3
+# %% ../nbs/02_models.ipynb #f87cccd6
 class MambaLayer(nn.Module):
     "Pre-norm residual layer: `x + Dropout(Mamba(LN(x)))`, then `x + FFN(LN(x))`."
     def __init__(self, hidden_units, dropout_rate, **mamba):
@@ -383,7 +390,7 @@ class RecMamba(SequentialRecommender):
         for m in self.modules():
             if isinstance(m, Mamba): m.scan_impl = impl
 
-# %% ../nbs/02_models.ipynb #d3fce857
+# %% ../nbs/02_models.ipynb #fba74b31
 class Registry(dict):
     "Backbone classes by name; aliases resolve on lookup but are not listed."
     def __init__(self, entries, aliases):
