@@ -7,15 +7,15 @@ __all__ = ['CHUNK_ELEMENTS', 'GROUP', 'CHECKPOINT_EVERY', 'SCAN_IMPLS', 'check_s
            'import_mamba_ssm', 'selective_scan_chunked', 'SelectiveScanNumba', 'selective_scan_numba',
            'resolve_scan_impl', 'selective_scan']
 
-# %% ../nbs/01_scan.ipynb #eeb5681e
-import importlib, importlib.util, math, os, sys, types
+# %% ../nbs/01_scan.ipynb #c9aa6c26
+import contextlib, importlib, importlib.util, math, os, sys, types
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch.utils.checkpoint import checkpoint
 
-# %% ../nbs/01_scan.ipynb #ecf80268
+# %% ../nbs/01_scan.ipynb #490ea87d
 def check_scan_args(u, delta, A, B, C, D=None, z=None, delta_bias=None):
     "Raise a `ValueError` naming the first argument whose shape, kind or device does not fit the scan."
     def need(ok, msg):
@@ -38,7 +38,7 @@ def check_scan_args(u, delta, A, B, C, D=None, z=None, delta_bias=None):
         need(t is None or t.device == u.device, f'{name} is on {t.device if t is not None else ""} but u is on {u.device}')
         need(t is None or t.is_floating_point(), f'{name} must be a floating point tensor, got {t.dtype if t is not None else ""}')
 
-# %% ../nbs/01_scan.ipynb #ca22071a
+# %% ../nbs/01_scan.ipynb #6237aa09
 def _compute_dtype(u):
     return torch.float64 if u.dtype == torch.float64 else torch.float32
 
@@ -56,7 +56,7 @@ def _scan_output(y, u, D, z, dtype):
     if z is not None: y = y * F.silu(z.to(y.dtype))
     return y.to(dtype)
 
-# %% ../nbs/01_scan.ipynb #c3535307
+# %% ../nbs/01_scan.ipynb #5455a786
 def selective_scan_ref(u, delta, A, B, C, D=None, z=None, delta_bias=None, delta_softplus=False,
                        return_last_state=False):
     "The sequential reference: the recurrence step by step in float32 (float64 for float64 inputs)."
@@ -73,7 +73,7 @@ def selective_scan_ref(u, delta, A, B, C, D=None, z=None, delta_bias=None, delta
     out = _scan_output(y, u, D, z, dtype_in)
     return (out, h) if return_last_state else out
 
-# %% ../nbs/01_scan.ipynb #d99af7e7
+# %% ../nbs/01_scan.ipynb #2a88d1f6
 def _mamba_ssm_source():
     if os.environ.get('MAMBA_SSM_SRC'): return Path(os.environ['MAMBA_SSM_SRC'])
     package_dir = Path(importlib.util.find_spec('recmamba').origin).parent
@@ -116,7 +116,7 @@ def _mamba_ssm_cuda_scan():
     except ImportError: return None
     return None if getattr(interface.selective_scan_cuda, '__recmamba_stub__', False) else interface.selective_scan_fn
 
-# %% ../nbs/01_scan.ipynb #e469c641
+# %% ../nbs/01_scan.ipynb #15e94104
 CHUNK_ELEMENTS = 2**22  # target size of one chunk's (batch, dim, T, T, N) decay tensor
 
 def _chunk_scan(u, delta, A, Bt, Ct, h0):
@@ -151,15 +151,14 @@ def selective_scan_chunked(u, delta, A, B, C, D=None, z=None, delta_bias=None, d
     out = _scan_output(torch.cat(ys, -1), u, D, z, dtype_in)
     return (out, h) if return_last_state else out
 
-# %% ../nbs/01_scan.ipynb #e0e0e669
+# %% ../nbs/01_scan.ipynb #0a2fe657
 import numba
 import numpy as np
 from numba import prange
 
 GROUP = 32  # neighbouring channels updated together with SIMD instructions
 CHECKPOINT_EVERY = 64  # the forward stores the state every this many steps for the backward
-_FASTMATH = {'reassoc', 'contract', 'nsz', 'arcp'}
-_jit = dict(fastmath=_FASTMATH, error_model='numpy', cache=True)
+_jit = dict(fastmath={'reassoc', 'contract', 'nsz', 'arcp'}, error_model='numpy', cache=True)
 
 @numba.njit(inline='always', **_jit)
 def _exp(x):
@@ -180,127 +179,171 @@ def _exp(x):
     e = np.float32(0.0) if x < np.float32(-87.33) else e
     return np.float32(np.inf) if x > np.float32(88.72) else e
 
-# %% ../nbs/01_scan.ipynb #324b6f58
+@numba.njit(inline='always', **_jit)
+def _softplus(x):
+    "log(1 + e^x) = max(x, 0) + log1p(e^-|x|), log1p(y) = 2 atanh(y / (2 + y)) by its series (y / (2 + y) <= 1/3)."
+    y = _exp(-abs(x))
+    s = y / (np.float32(2.0) + y)
+    s2 = s * s
+    p = np.float32(1 / 15)
+    p = p * s2 + np.float32(1 / 13)
+    p = p * s2 + np.float32(1 / 11)
+    p = p * s2 + np.float32(1 / 9)
+    p = p * s2 + np.float32(1 / 7)
+    p = p * s2 + np.float32(1 / 5)
+    p = p * s2 + np.float32(1 / 3)
+    p = p * s2 + np.float32(1.0)
+    return max(x, np.float32(0.0)) + np.float32(2.0) * s * p
+
+
+@numba.njit(inline='always', **_jit)
+def _sigmoid(x):
+    return np.float32(1.0) / (np.float32(1.0) + _exp(-x))
+
+# %% ../nbs/01_scan.ipynb #1b8de500
 @numba.njit(parallel=True, **_jit)
-def _scan_fwd(u, dt, At, Bm, Cm, Dv, z, has_z, K, nthreads, out, ckpt, last, h, y):
-    """Forward over grouped arrays: u, dt, z, out (batch, L, groups, GROUP); At (N, groups, GROUP); Bm, Cm (batch, L, N);
-    Dv (groups, GROUP); writes out, the state every K steps to ckpt (batch, L/K, N, groups, GROUP) and the final one to
-    last (batch, N, groups, GROUP); h (nthreads, N, GROUP) and y (nthreads, GROUP) are scratch."""
+def _scan_fwd(u, delta, bias, softplus, At, Bm, Cm, Dv, z, has_z, K, out, ckpt, last, h, dts, dus, y):
+    """Forward over grouped arrays: u, delta, z, out (batch, L, groups, GROUP); bias, Dv (groups, GROUP); At (N, groups,
+    GROUP); Bm, Cm (batch, L, N). Writes out, the state before every K-th step to ckpt (batch, L/K, N, groups, GROUP)
+    and the final state to last (batch, N, groups, GROUP); h, dts, dus, y are per-thread scratch."""
     batch, L, groups = u.shape[:3]
     N = At.shape[0]
-    items = batch * groups
-    for tid in prange(nthreads):
-        for item in range(tid * items // nthreads, (tid + 1) * items // nthreads):
-            b, gi = item // groups, item % groups
+    for item in prange(batch * groups):
+        tid = numba.get_thread_id()
+        b, gi = item // groups, item % groups
+        for n in range(N):
+            for g in range(GROUP):
+                h[tid, n, g] = 0
+        for t0 in range(0, L, K):
             for n in range(N):
                 for g in range(GROUP):
-                    h[tid, n, g] = 0
-            for t in range(L):
-                if t % K == 0:
-                    for n in range(N):
-                        for g in range(GROUP):
-                            ckpt[b, t // K, n, gi, g] = h[tid, n, g]
+                    ckpt[b, t0 // K, n, gi, g] = h[tid, n, g]
+            for t in range(t0, min(L, t0 + K)):
                 for g in range(GROUP):
+                    x = delta[b, t, gi, g] + bias[gi, g]
+                    dtg = _softplus(x) if softplus else x
+                    dts[tid, g] = dtg
+                    dus[tid, g] = dtg * u[b, t, gi, g]
                     y[tid, g] = Dv[gi, g] * u[b, t, gi, g]
                 for n in range(N):
                     bn, cn = Bm[b, t, n], Cm[b, t, n]
                     for g in range(GROUP):
-                        dtg = dt[b, t, gi, g]
-                        hv = _exp(dtg * At[n, gi, g]) * h[tid, n, g] + dtg * u[b, t, gi, g] * bn
+                        hv = _exp(dts[tid, g] * At[n, gi, g]) * h[tid, n, g] + dus[tid, g] * bn
                         h[tid, n, g] = hv
                         y[tid, g] += hv * cn
                 if has_z:
                     for g in range(GROUP):
                         zg = z[b, t, gi, g]
-                        out[b, t, gi, g] = y[tid, g] * zg / (np.float32(1.0) + _exp(-zg))
+                        out[b, t, gi, g] = y[tid, g] * zg * _sigmoid(zg)
                 else:
                     for g in range(GROUP):
                         out[b, t, gi, g] = y[tid, g]
-            for n in range(N):
-                for g in range(GROUP):
-                    last[b, n, gi, g] = h[tid, n, g]
+        for n in range(N):
+            for g in range(GROUP):
+                last[b, n, gi, g] = h[tid, n, g]
 
-# %% ../nbs/01_scan.ipynb #ce9afe3d
+# %% ../nbs/01_scan.ipynb #2af5e7f2
 @numba.njit(parallel=True, **_jit)
-def _scan_bwd(u, dt, At, Bm, Cm, Dv, z, has_z, dout, dlast, ckpt, K, nthreads,
-              du, ddt, dz, dA, dD, dB, dC, hs, decay, lam, a_next, dA_acc, dD_acc, gy, du_acc, ddt_acc, y):
-    """Backward of `_scan_fwd` (same layouts). Writes du, ddt, dz; dA (batch, N, groups, GROUP) and dD (batch, groups,
-    GROUP) per batch row; dB, dC (nthreads, batch, L, N) per thread. The rest are per-thread scratch buffers."""
+def _scan_bwd(u, delta, bias, softplus, At, Bm, Cm, Dv, z, has_z, dout, dlast, ckpt, K,
+              du, ddelta, dz, dA, dD, dbias, dB, dC, dA_b, dD_b, dbias_b, dB_g, dC_g,
+              hs, decay, dts, dsig, ys, lam, a_next, gy, du_acc, ddt_acc):
+    """Backward of `_scan_fwd` (same layouts). Writes du, ddelta, dz; dA (N, groups, GROUP), dD, dbias (groups, GROUP);
+    dB, dC (batch, L, N). dA_b, dD_b, dbias_b (per batch row) and dB_g, dC_g (per channel group) hold partial sums,
+    reduced at the end in a fixed order so that the result does not depend on the scheduling; the rest is scratch."""
     batch, L, groups = u.shape[:3]
     N = At.shape[0]
-    items = batch * groups
-    for tid in prange(nthreads):
-        for item in range(tid * items // nthreads, (tid + 1) * items // nthreads):
-            b, gi = item // groups, item % groups
-            for n in range(N):
-                for g in range(GROUP):
-                    lam[tid, n, g] = dlast[b, n, gi, g]
-                    a_next[tid, n, g] = 1
-                    dA_acc[tid, n, g] = 0
+    for item in prange(batch * groups):
+        tid = numba.get_thread_id()
+        b, gi = item // groups, item % groups
+        for n in range(N):
             for g in range(GROUP):
-                dD_acc[tid, g] = 0
-            for k in range((L + K - 1) // K - 1, -1, -1):
-                t0, t1 = k * K, min(L, k * K + K)
-                for n in range(N):  # recompute the block's states (hs[i + 1] after step t0 + i) and decays
+                lam[tid, n, g] = dlast[b, n, gi, g]
+                a_next[tid, n, g] = 1
+                dA_b[b, n, gi, g] = 0
+        for g in range(GROUP):
+            dD_b[b, gi, g] = 0
+            dbias_b[b, gi, g] = 0
+        for k in range((L + K - 1) // K - 1, -1, -1):
+            t0, t1 = k * K, min(L, k * K + K)
+            for n in range(N):  # recompute the block's steps, states (hs[i + 1] after step t0 + i), decays and outputs
+                for g in range(GROUP):
+                    hs[tid, 0, n, g] = ckpt[b, k, n, gi, g]
+            for t in range(t0, t1):
+                i = t - t0
+                for g in range(GROUP):
+                    x = delta[b, t, gi, g] + bias[gi, g]
+                    dts[tid, i, g] = _softplus(x) if softplus else x
+                    dsig[tid, i, g] = _sigmoid(x) if softplus else np.float32(1.0)
+                    ys[tid, i, g] = Dv[gi, g] * u[b, t, gi, g]
+                for n in range(N):
+                    bn, cn = Bm[b, t, n], Cm[b, t, n]
                     for g in range(GROUP):
-                        hs[tid, 0, n, g] = ckpt[b, k, n, gi, g]
-                for t in range(t0, t1):
-                    i = t - t0
-                    for n in range(N):
-                        bn = Bm[b, t, n]
-                        for g in range(GROUP):
-                            dtg = dt[b, t, gi, g]
-                            a = _exp(dtg * At[n, gi, g])
-                            decay[tid, i, n, g] = a
-                            hs[tid, i + 1, n, g] = a * hs[tid, i, n, g] + dtg * u[b, t, gi, g] * bn
-                for t in range(t1 - 1, t0 - 1, -1):
-                    i = t - t0
-                    if has_z:  # out = y * silu(z): recompute y for dz
-                        for g in range(GROUP):
-                            y[tid, g] = Dv[gi, g] * u[b, t, gi, g]
-                        for n in range(N):
-                            cn = Cm[b, t, n]
-                            for g in range(GROUP):
-                                y[tid, g] += cn * hs[tid, i + 1, n, g]
-                        for g in range(GROUP):
-                            zg = z[b, t, gi, g]
-                            sig = np.float32(1.0) / (np.float32(1.0) + _exp(-zg))
-                            dz[b, t, gi, g] = dout[b, t, gi, g] * y[tid, g] * sig * (np.float32(1.0) + zg * (np.float32(1.0) - sig))
-                            gy[tid, g] = dout[b, t, gi, g] * zg * sig
+                        a = _exp(dts[tid, i, g] * At[n, gi, g])
+                        hv = a * hs[tid, i, n, g] + dts[tid, i, g] * u[b, t, gi, g] * bn
+                        decay[tid, i, n, g] = a
+                        hs[tid, i + 1, n, g] = hv
+                        ys[tid, i, g] += hv * cn
+            for t in range(t1 - 1, t0 - 1, -1):
+                i = t - t0
+                for g in range(GROUP):
+                    if has_z:  # out = y * silu(z)
+                        zg = z[b, t, gi, g]
+                        sig = _sigmoid(zg)
+                        dz[b, t, gi, g] = dout[b, t, gi, g] * ys[tid, i, g] * sig * (np.float32(1.0) + zg * (np.float32(1.0) - sig))
+                        gy[tid, g] = dout[b, t, gi, g] * zg * sig
                     else:
-                        for g in range(GROUP):
-                            gy[tid, g] = dout[b, t, gi, g]
+                        gy[tid, g] = dout[b, t, gi, g]
+                    du_acc[tid, g] = gy[tid, g] * Dv[gi, g]
+                    ddt_acc[tid, g] = 0
+                    dD_b[b, gi, g] += gy[tid, g] * u[b, t, gi, g]
+                for n in range(N):
+                    bn, cn = Bm[b, t, n], Cm[b, t, n]
+                    sum_dB, sum_dC = np.float32(0.0), np.float32(0.0)
                     for g in range(GROUP):
-                        du_acc[tid, g] = gy[tid, g] * Dv[gi, g]
-                        ddt_acc[tid, g] = 0
-                        dD_acc[tid, g] += gy[tid, g] * u[b, t, gi, g]
-                    for n in range(N):
-                        bn, cn = Bm[b, t, n], Cm[b, t, n]
-                        sum_dB, sum_dC = np.float32(0.0), np.float32(0.0)
-                        for g in range(GROUP):
-                            dtg, ug = dt[b, t, gi, g], u[b, t, gi, g]
-                            l = lam[tid, n, g] * a_next[tid, n, g] + gy[tid, g] * cn
-                            lam[tid, n, g] = l
-                            a = decay[tid, i, n, g]
-                            a_next[tid, n, g] = a
-                            sum_dC += gy[tid, g] * hs[tid, i + 1, n, g]
-                            sum_dB += l * dtg * ug
-                            d_exponent = l * hs[tid, i, n, g] * a  # gradient reaching dt * A
-                            ddt_acc[tid, g] += d_exponent * At[n, gi, g] + l * ug * bn
-                            dA_acc[tid, n, g] += d_exponent * dtg
-                            du_acc[tid, g] += l * dtg * bn
-                        dB[tid, b, t, n] += sum_dB
-                        dC[tid, b, t, n] += sum_dC
-                    for g in range(GROUP):
-                        du[b, t, gi, g] = du_acc[tid, g]
-                        ddt[b, t, gi, g] = ddt_acc[tid, g]
-            for n in range(N):
+                        dtg, ug = dts[tid, i, g], u[b, t, gi, g]
+                        l = lam[tid, n, g] * a_next[tid, n, g] + gy[tid, g] * cn
+                        lam[tid, n, g] = l
+                        a = decay[tid, i, n, g]
+                        a_next[tid, n, g] = a
+                        sum_dC += gy[tid, g] * hs[tid, i + 1, n, g]
+                        sum_dB += l * dtg * ug
+                        d_exponent = l * hs[tid, i, n, g] * a  # the gradient reaching dt * A
+                        ddt_acc[tid, g] += d_exponent * At[n, gi, g] + l * ug * bn
+                        dA_b[b, n, gi, g] += d_exponent * dtg
+                        du_acc[tid, g] += l * dtg * bn
+                    dB_g[gi, b, t, n] = sum_dB
+                    dC_g[gi, b, t, n] = sum_dC
                 for g in range(GROUP):
-                    dA[b, n, gi, g] = dA_acc[tid, n, g]
+                    du[b, t, gi, g] = du_acc[tid, g]
+                    dx = ddt_acc[tid, g] * dsig[tid, i, g]
+                    ddelta[b, t, gi, g] = dx
+                    dbias_b[b, gi, g] += dx
+    # reduce the per-group dB, dC and the per-row dA, dD, dbias in a fixed order (deterministic)
+    for bt in prange(batch * L):
+        b, t = bt // L, bt % L
+        for n in range(N):
+            sB, sC = np.float32(0.0), np.float32(0.0)
+            for gi in range(groups):
+                sB += dB_g[gi, b, t, n]
+                sC += dC_g[gi, b, t, n]
+            dB[b, t, n] = sB
+            dC[b, t, n] = sC
+    for gi in prange(groups):
+        for n in range(N):
             for g in range(GROUP):
-                dD[b, gi, g] = dD_acc[tid, g]
+                s = np.float32(0.0)
+                for b in range(batch):
+                    s += dA_b[b, n, gi, g]
+                dA[n, gi, g] = s
+        for g in range(GROUP):
+            sD, sb = np.float32(0.0), np.float32(0.0)
+            for b in range(batch):
+                sD += dD_b[b, gi, g]
+                sb += dbias_b[b, gi, g]
+            dD[gi, g] = sD
+            dbias[gi, g] = sb
 
-# %% ../nbs/01_scan.ipynb #93691835
+# %% ../nbs/01_scan.ipynb #19261008
 def _grouped(t):
     "The numpy view of a contiguous float32 tensor with its last axis split into groups of GROUP channels."
     return t.numpy().reshape(*t.shape[:-1], -1, GROUP)
@@ -310,7 +353,20 @@ def _channels_last(x, pad):
     x = x.detach().transpose(1, 2).to(torch.float32)
     return (F.pad(x, (0, pad)) if pad else x).contiguous()
 
+def _per_channel(x, pad, dim):
+    "A (dim,) parameter as float32 (dim + pad,), zeros where it is None."
+    return F.pad(x.detach().float(), (0, pad)) if x is not None else torch.zeros(dim + pad)
+
 def _scratch(*shape): return np.empty(shape, np.float32)
+
+@contextlib.contextmanager
+def _kernel_threads():
+    "Run numba's parallel loops on at most torch's thread count, handing out one item at a time."
+    before = numba.get_num_threads()
+    numba.set_num_threads(max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS)))
+    try:
+        with numba.parallel_chunksize(1): yield numba.config.NUMBA_NUM_THREADS
+    finally: numba.set_num_threads(before)
 
 class SelectiveScanNumba(torch.autograd.Function):
     "The fused CPU scan: forward and backward by the numba kernels; returns (out, last_state)."
@@ -318,49 +374,49 @@ class SelectiveScanNumba(torch.autograd.Function):
     def forward(ctx, u, delta, A, B, C, D, z, delta_bias, delta_softplus):
         (batch, dim, L), N = u.shape, A.shape[1]
         pad, K = -dim % GROUP, CHECKPOINT_EVERY
-        u_, dt = _channels_last(u, pad), _channels_last(delta, pad)
-        if delta_bias is not None: dt = dt + F.pad(delta_bias.detach().float(), (0, pad))
-        if delta_softplus: dt = F.softplus(dt)
+        u_, delta_ = _channels_last(u, pad), _channels_last(delta, pad)
+        bias, Dv = _per_channel(delta_bias, pad, dim), _per_channel(D, pad, dim)
         At = F.pad(A.detach().float().T, (0, pad)).contiguous()
         Bm, Cm = (x.detach().transpose(1, 2).float().contiguous() for x in (B, C))
-        Dv = F.pad(D.detach().float(), (0, pad)) if D is not None else u_.new_zeros(dim + pad)
         z_ = _channels_last(z, pad) if z is not None else u_.new_empty(1, 1, GROUP)
-        nthreads = max(1, min(numba.get_num_threads(), torch.get_num_threads(), batch * (dim + pad) // GROUP))
         out, ckpt = torch.empty_like(u_), u_.new_empty(batch, (L + K - 1) // K, N, dim + pad)
         last = u_.new_empty(batch, N, dim + pad)
-        _scan_fwd(_grouped(u_), _grouped(dt), _grouped(At), Bm.numpy(), Cm.numpy(), _grouped(Dv), _grouped(z_), z is not None,
-                  K, nthreads, _grouped(out), _grouped(ckpt), _grouped(last), _scratch(nthreads, N, GROUP), _scratch(nthreads, GROUP))
-        ctx.save_for_backward(u_, dt, At, Bm, Cm, Dv, z_, ckpt)
-        ctx.options = dim, pad, K, nthreads, z is not None, D is not None, delta_bias is not None, delta_softplus
+        with _kernel_threads() as T:
+            _scan_fwd(_grouped(u_), _grouped(delta_), _grouped(bias), bool(delta_softplus), _grouped(At), Bm.numpy(),
+                      Cm.numpy(), _grouped(Dv), _grouped(z_), z is not None, K, _grouped(out), _grouped(ckpt), _grouped(last),
+                      _scratch(T, N, GROUP), _scratch(T, GROUP), _scratch(T, GROUP), _scratch(T, GROUP))
+        ctx.save_for_backward(u_, delta_, bias, At, Bm, Cm, Dv, z_, ckpt)
+        ctx.options = dim, pad, K, z is not None, D is not None, delta_bias is not None, bool(delta_softplus)
         ctx.dtypes = [None if t is None else t.dtype for t in (u, delta, A, B, C, D, z, delta_bias)]
         ctx.set_materialize_grads(False)
         return out[..., :dim].transpose(1, 2).to(u.dtype), last[..., :dim].transpose(1, 2)
 
     @staticmethod
     def backward(ctx, dout, dlast):
-        u_, dt, At, Bm, Cm, Dv, z_, ckpt = ctx.saved_tensors
-        dim, pad, K, nthreads, has_z, has_D, has_bias, softplus = ctx.options
+        u_, delta_, bias, At, Bm, Cm, Dv, z_, ckpt = ctx.saved_tensors
+        dim, pad, K, has_z, has_D, has_bias, softplus = ctx.options
         (batch, L, dimp), N = u_.shape, At.shape[0]
+        groups = dimp // GROUP
         dout_ = _channels_last(dout, pad) if dout is not None else torch.zeros_like(u_)
         dlast_ = (F.pad(dlast.detach().float().transpose(1, 2), (0, pad)).contiguous() if dlast is not None
                   else u_.new_zeros(batch, N, dimp))
-        du, ddt = torch.empty_like(u_), torch.empty_like(u_)
+        du, ddelta = torch.empty_like(u_), torch.empty_like(u_)
         dz = torch.empty_like(u_) if has_z else u_.new_empty(1, 1, GROUP)
-        dA, dD = u_.new_empty(batch, N, dimp), u_.new_empty(batch, dimp)
-        dB, dC = u_.new_zeros(nthreads, batch, L, N), u_.new_zeros(nthreads, batch, L, N)
-        _scan_bwd(_grouped(u_), _grouped(dt), _grouped(At), Bm.numpy(), Cm.numpy(), _grouped(Dv), _grouped(z_), has_z,
-                  _grouped(dout_), _grouped(dlast_), _grouped(ckpt), K, nthreads,
-                  _grouped(du), _grouped(ddt), _grouped(dz), _grouped(dA), _grouped(dD), dB.numpy(), dC.numpy(),
-                  _scratch(nthreads, K + 1, N, GROUP), _scratch(nthreads, K, N, GROUP), _scratch(nthreads, N, GROUP),
-                  _scratch(nthreads, N, GROUP), _scratch(nthreads, N, GROUP), *(_scratch(nthreads, GROUP) for _ in range(5)))
-        if softplus: ddt = ddt * -torch.expm1(-dt)  # softplus'(x) = sigmoid(x) = 1 - exp(-softplus(x))
-        ddelta = ddt[..., :dim]
+        dA, dD, dbias = u_.new_empty(N, dimp), u_.new_empty(dimp), u_.new_empty(dimp)
+        dB, dC = u_.new_empty(batch, L, N), u_.new_empty(batch, L, N)
+        with _kernel_threads() as T:
+            _scan_bwd(_grouped(u_), _grouped(delta_), _grouped(bias), softplus, _grouped(At), Bm.numpy(), Cm.numpy(),
+                      _grouped(Dv), _grouped(z_), has_z, _grouped(dout_), _grouped(dlast_), _grouped(ckpt), K,
+                      _grouped(du), _grouped(ddelta), _grouped(dz), _grouped(dA), _grouped(dD), _grouped(dbias),
+                      dB.numpy(), dC.numpy(), _scratch(batch, N, groups, GROUP), _scratch(batch, groups, GROUP),
+                      _scratch(batch, groups, GROUP), _scratch(groups, batch, L, N), _scratch(groups, batch, L, N),
+                      _scratch(T, K + 1, N, GROUP), _scratch(T, K, N, GROUP), _scratch(T, K, GROUP), _scratch(T, K, GROUP),
+                      _scratch(T, K, GROUP), _scratch(T, N, GROUP), _scratch(T, N, GROUP), *(_scratch(T, GROUP) for _ in range(3)))
         back = lambda x, dtype: x[..., :dim].transpose(1, 2).to(dtype)
         t = ctx.dtypes
-        return (back(du, t[0]), back(ddt, t[1]), dA.sum(0)[:, :dim].T.to(t[2]),
-                dB.sum(0).transpose(1, 2).to(t[3]), dC.sum(0).transpose(1, 2).to(t[4]),
-                dD.sum(0)[:dim].to(t[5]) if has_D else None, back(dz, t[6]) if has_z else None,
-                ddelta.sum((0, 1)).to(t[7]) if has_bias else None, None)
+        return (back(du, t[0]), back(ddelta, t[1]), dA[:, :dim].T.to(t[2]), dB.transpose(1, 2).to(t[3]),
+                dC.transpose(1, 2).to(t[4]), dD[:dim].to(t[5]) if has_D else None, back(dz, t[6]) if has_z else None,
+                dbias[:dim].to(t[7]) if has_bias else None, None)
 
 def selective_scan_numba(u, delta, A, B, C, D=None, z=None, delta_bias=None, delta_softplus=False,
                          return_last_state=False):
@@ -370,7 +426,7 @@ def selective_scan_numba(u, delta, A, B, C, D=None, z=None, delta_bias=None, del
     out, last_state = SelectiveScanNumba.apply(u, delta, A, B, C, D, z, delta_bias, delta_softplus)
     return (out, last_state) if return_last_state else out
 
-# %% ../nbs/01_scan.ipynb #6e044d83
+# %% ../nbs/01_scan.ipynb #5ac7cfe7
 SCAN_IMPLS = ('cuda', 'numba', 'torch', 'ref')
 
 def resolve_scan_impl(impl=None, device='cpu'):
