@@ -4,9 +4,9 @@
 
 # %% auto #0
 __all__ = ['BYTES_PER_ROW', 'MIN_PART_ROWS', 'Options', 'sort_rows', 'dedupe_consecutive', 'truncate', 'survivors',
-           'keep_survivors', 'part_rows', 'Parts', 'user_ranges', 'NpyAppender', 'prepare']
+           'keep_survivors', 'part_rows', 'Parts', 'user_ranges', 'item_encoder', 'NpyAppender', 'prepare']
 
-# %% ../nbs/00d_pipeline.ipynb #a5047981
+# %% ../nbs/00d_pipeline.ipynb #eeff9d43
 import json, os, re, shutil, sys, tempfile, time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -17,7 +17,7 @@ import polars as pl
 from .dataset import DataError, atomic_dir, load, write_id_map, write_manifest
 from .formats import BLOCK_BYTES, Source, read_text
 
-# %% ../nbs/00d_pipeline.ipynb #15590cf1
+# %% ../nbs/00d_pipeline.ipynb #0c4291b6
 @dataclass
 class Options:
     "Preprocessing options of `prepare`; all but `memory_limit` go into the manifest."
@@ -42,7 +42,7 @@ class Options:
 
     def recorded(self): return {k: v for k, v in asdict(self).items() if k != 'memory_limit'}
 
-# %% ../nbs/00d_pipeline.ipynb #62278618
+# %% ../nbs/00d_pipeline.ipynb #5380a914
 _INT64_SPAN = 1 << 62
 
 def _time_ints(time):
@@ -79,7 +79,7 @@ def sort_rows(df, users=None):
     time = ((s['key'] % span) + t0).cast(time_dtype) if exact else s['time']
     return pl.DataFrame([user.alias('user'), s['item'], time.alias('time')])
 
-# %% ../nbs/00d_pipeline.ipynb #e820c866
+# %% ../nbs/00d_pipeline.ipynb #371b4ad3
 def _runs(df):
     "Start index and length of each user's run of rows in a user-sorted frame."
     starts = df.select((pl.col('user') != pl.col('user').shift(1)).fill_null(True).arg_true()).to_series().to_numpy().astype(np.int64)
@@ -98,7 +98,7 @@ def truncate(df, max_len, keep='last'):
     mask = pos < max_len if keep == 'first' else pos >= np.repeat(lengths, lengths) - max_len
     return df.filter(pl.Series(mask))
 
-# %% ../nbs/00d_pipeline.ipynb #6409aa63
+# %% ../nbs/00d_pipeline.ipynb #20596d50
 def survivors(scan, kcore=None, min_len=None):
     "Users and items left by iterative k-core (users and items with >= kcore rows) and the min-length filter on users."
     if not kcore and not min_len: return None
@@ -118,7 +118,7 @@ def keep_survivors(df, kept):
     if kept is None: return df
     return df.join(kept[0], on='user', how='semi', maintain_order='left').join(kept[1], on='item', how='semi', maintain_order='left')
 
-# %% ../nbs/00d_pipeline.ipynb #90f41cba
+# %% ../nbs/00d_pipeline.ipynb #8cbcd20d
 BYTES_PER_ROW, MIN_PART_ROWS = 200, 10_000
 
 def _rss():
@@ -158,7 +158,20 @@ def user_ranges(counts, rows_per_part):
         cuts.append(max(nxt, cuts[-1] + 1))
     return list(zip(cuts[:-1], cuts[1:]))
 
-# %% ../nbs/00d_pipeline.ipynb #82af43e5
+# %% ../nbs/00d_pipeline.ipynb #2b1a30ef
+def item_encoder(item_ids):
+    "A function mapping a Series of raw item ids to int32 codes 1..N, given all distinct ids sorted."
+    n = len(item_ids)
+    if n and item_ids.dtype.is_integer():
+        lo, hi = item_ids[0], item_ids[-1]
+        if hi - lo < max(8 * n, 1 << 24):
+            table = np.zeros(hi - lo + 1, np.int32)
+            table[item_ids.to_numpy() - lo] = np.arange(1, n + 1, dtype=np.int32)
+            return lambda items: table[items.to_numpy() - lo]
+    codes = pl.int_range(1, n + 1, eager=True, dtype=pl.Int32)
+    return lambda items: items.replace_strict(item_ids, codes).to_numpy()
+
+# %% ../nbs/00d_pipeline.ipynb #ab5667d0
 class NpyAppender:
     "Write a 1-d .npy file of known length and dtype chunk by chunk."
     def __init__(self, path, dtype, length):
@@ -173,7 +186,7 @@ class NpyAppender:
         self.f.close()
         if self.left: raise RuntimeError(f'{self.f.name}: {self.left} values missing')
 
-# %% ../nbs/00d_pipeline.ipynb #2bdc5c60
+# %% ../nbs/00d_pipeline.ipynb #f3af1658
 def _read(source, options, work):
     "All input rows, as one frame in memory, or as a scan of parquet files under `work`; and the bad lines skipped."
     if source.frame is not None:
@@ -192,7 +205,7 @@ def _handover(frames):
 def _log(log, start, text):
     if log: log(f'[{time.time() - start:6.1f}s] {text}')
 
-# %% ../nbs/00d_pipeline.ipynb #d84686a6
+# %% ../nbs/00d_pipeline.ipynb #586ef22c
 def prepare(source, out, options=None, overwrite=False, temp_dir=None, log=None):
     "Turn `source` into the processed dataset directory `out` (atomically) and return it loaded."
     options = (options or Options()).check()
@@ -218,7 +231,7 @@ def prepare(source, out, options=None, overwrite=False, temp_dir=None, log=None)
     _log(log, start, f'wrote {out}')
     return load(out)
 
-# %% ../nbs/00d_pipeline.ipynb #2b7f8098
+# %% ../nbs/00d_pipeline.ipynb #95e9f4b1
 def _process(source, options, out, work, start, log):
     "Run the pipeline from `source` into the directory `out`; returns the counts for the manifest."
     raw, skipped = _read(source, options, work)
@@ -257,13 +270,13 @@ def _process(source, options, out, work, start, log):
     n = scan.select(pl.len()).collect(engine='streaming').item()
     if not n: raise DataError('no interactions left after filtering: lower --kcore or --min-len')
     _log(log, start, f'{n:,} interactions, {len(item_ids):,} items after filters and truncation; writing')
-    item_code = pl.int_range(1, len(item_ids) + 1, eager=True, dtype=pl.Int32)
+    encode = item_encoder(item_ids)
     items_out = NpyAppender(out / 'items.npy', np.int32, n)
     time_dtype = scan.collect_schema().get('time')
     times_out = NpyAppender(out / 'timestamps.npy', np.int64 if time_dtype.is_integer() else np.float64, n) if time_dtype else None
     user_ids, lengths = [], []
     for df in final:
-        items_out.append(df['item'].replace_strict(item_ids, item_code).to_numpy())
+        items_out.append(encode(df['item']))
         if times_out: times_out.append(df['time'].to_numpy())
         starts, runs = _runs(df)
         user_ids.append(df['user'].gather(starts))
