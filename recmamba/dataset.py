@@ -6,7 +6,7 @@
 __all__ = ['SPLITS', 'FORMAT_VERSION', 'DATA_FILES', 'project_root', 'data_dir', 'reports_dir', 'DataError', 'Dataset',
            'content_hash', 'atomic_dir', 'write_manifest', 'write_id_map', 'write_arrays', 'resolve', 'load']
 
-# %% ../nbs/00a_dataset.ipynb #bc1443a8
+# %% ../nbs/00a_dataset.ipynb #bce3b5e8
 import hashlib, json, os, shutil, time, uuid
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,7 +15,7 @@ import numpy as np
 
 import recmamba
 
-# %% ../nbs/00a_dataset.ipynb #929297fe
+# %% ../nbs/00a_dataset.ipynb #59f6ef84
 def _is_project(d): return (d / 'settings.ini').is_file() and 'lib_name = recmamba' in (d / 'settings.ini').read_text()
 
 def project_root():
@@ -33,11 +33,11 @@ def reports_dir():
     "Where runs, sweeps and reports go: `$RECMAMBA_REPORTS` or `<root>/reports`."
     return Path(os.environ.get('RECMAMBA_REPORTS') or project_root() / 'reports')
 
-# %% ../nbs/00a_dataset.ipynb #633beaf5
+# %% ../nbs/00a_dataset.ipynb #82d9e4be
 class DataError(Exception):
     "Bad input or a bad option, with a message naming the file and line (or the option) and what was expected."
 
-# %% ../nbs/00a_dataset.ipynb #974ba6cb
+# %% ../nbs/00a_dataset.ipynb #1c034729
 def _gather(items, index, mask):
     "`items[index]` where `mask`, else 0 (safe for empty arrays and out-of-range masked-off indices)."
     out = np.zeros(len(index), np.int32)
@@ -75,7 +75,7 @@ class Dataset:
         return (f'Dataset({self.name!r}: {self.num_users:,} users, {self.num_items:,} items, '
                 f'{self.num_interactions:,} interactions)')
 
-# %% ../nbs/00a_dataset.ipynb #bbc30196
+# %% ../nbs/00a_dataset.ipynb #0857e4b8
 def _from_sequences(cls, sequences, num_items=None, name='inline'):
     "A dataset from a list of item-id arrays (ids `1..num_items`, oldest first), held in memory."
     lengths = np.fromiter((len(s) for s in sequences), np.int64, len(sequences))
@@ -90,7 +90,7 @@ def _from_sequences(cls, sequences, num_items=None, name='inline'):
 
 Dataset.from_sequences = classmethod(_from_sequences)
 
-# %% ../nbs/00a_dataset.ipynb #eb4b75c1
+# %% ../nbs/00a_dataset.ipynb #913c02d4
 def _window(self, users, ends, maxlen):
     "The last `maxlen` items of the first `ends[i]` items of user `users[i]`, left-padded with 0: int64 (len(users), maxlen)."
     users = np.asarray(users, np.int64).reshape(-1)
@@ -122,7 +122,7 @@ def _example(self, u, split='test', maxlen=200):
 
 Dataset.window, Dataset.batch, Dataset.example = _window, _batch, _example
 
-# %% ../nbs/00a_dataset.ipynb #4bbd718e
+# %% ../nbs/00a_dataset.ipynb #71a4e0d0
 def _positions(self):
     "Each interaction's position within its user's history (0 = oldest)."
     return np.arange(len(self.items), dtype=np.int64) - np.repeat(self.offsets[:-1], self.lengths)
@@ -134,7 +134,7 @@ def _item_counts(self):
 
 Dataset.positions, Dataset.item_counts = _positions, _item_counts
 
-# %% ../nbs/00a_dataset.ipynb #f1ad75c8
+# %% ../nbs/00a_dataset.ipynb #611e4f94
 FORMAT_VERSION = 1
 DATA_FILES = ('items.npy', 'offsets.npy', 'timestamps.npy', 'users.parquet', 'items.parquet')
 
@@ -176,7 +176,7 @@ def atomic_dir(path, overwrite=False):
     finally:
         if tmp.exists(): shutil.rmtree(tmp, ignore_errors=True)
 
-# %% ../nbs/00a_dataset.ipynb #5e15ce69
+# %% ../nbs/00a_dataset.ipynb #0c3bece7
 def write_manifest(path, name, num_items, source, options, counts=None):
     "Complete a processed dataset directory with its `manifest.json`; returns the manifest."
     path = Path(path)
@@ -191,7 +191,7 @@ def write_manifest(path, name, num_items, source, options, counts=None):
     (path / 'manifest.json').write_text(json.dumps(manifest, indent=1) + '\n')
     return manifest
 
-# %% ../nbs/00a_dataset.ipynb #a0809338
+# %% ../nbs/00a_dataset.ipynb #e30c938f
 def write_id_map(path, kind, raw_ids):
     "Write `users.parquet` (user 0..U-1) or `items.parquet` (item 1..N) mapping our ids to the source's `raw_id`s."
     import polars as pl
@@ -216,7 +216,7 @@ def _save(self, path, source=None, options=None, overwrite=False):
 
 Dataset.save = _save
 
-# %% ../nbs/00a_dataset.ipynb #793f27fe
+# %% ../nbs/00a_dataset.ipynb #4310a7e9
 def resolve(name_or_path):
     "The directory of a processed dataset: an existing path as given, else `data_dir()/name`."
     p = Path(name_or_path)
@@ -235,7 +235,7 @@ def load(name_or_path, mmap=True):
                  manifest['counts']['items'], name=manifest.get('name', path.name), path=path, manifest=manifest)
     return ds
 
-# %% ../nbs/00a_dataset.ipynb #5b3b84ea
+# %% ../nbs/00a_dataset.ipynb #09997112
 def _timestamps(self, mmap=True):
     "Each interaction's time as read from the source (aligned with `items`), or None when the source had none."
     f = self.path and self.path / 'timestamps.npy'
