@@ -1,0 +1,92 @@
+"""Selective scan on the CPU, forward+backward: the fused numba kernel against the pure-PyTorch scans and against
+causal scaled_dot_product_attention of the matching SASRec block, side by side in one process.
+
+    .venv/bin/python bench/scan.py                      # B=8, D=128, N=16 and 32, L=1024..8192
+    .venv/bin/python bench/scan.py --lengths 1024 --states 16 --repeats 5   # a quick look
+
+Each repetition runs every implementation once, in turn, so that load from other processes hits them alike; the
+table shows medians after one warm-up run and the ratios between them. The pure-PyTorch scans are slow and
+memory-hungry (the sequential one holds several (B, D, L, N) tensors), so they run up to --torch-max-len. On a CPU
+the best of them is the sequential one ('ref', one fused multiply-add per step); the chunked one ('torch') does T
+times the work to suit a GPU and takes tens of seconds per step here, so it runs only when asked for (--torch-impls).
+The attention has the Mamba block's model width (D / expand) with one head, as SASRec at hidden size D / 2.
+"""
+import argparse, math, os, statistics, time
+
+import torch
+import torch.nn.functional as F
+
+from recmamba.scan import selective_scan
+
+
+def scan_inputs(batch, dim, L, N, seed=0):
+    "Inputs as the Mamba block passes them: (B, L, D) activations transposed, softplus step with bias, D and z."
+    g = torch.Generator().manual_seed(seed)
+    r = lambda *s: torch.randn(*s, generator=g)
+    return dict(u=r(batch, L, dim).transpose(1, 2), delta=r(batch, L, dim).transpose(1, 2) * 0.5 - 3,
+                A=-torch.arange(1, N + 1.0).repeat(dim, 1), B=r(batch, L, N).transpose(1, 2), C=r(batch, L, N).transpose(1, 2),
+                D=torch.ones(dim), z=r(batch, L, dim).transpose(1, 2), delta_bias=torch.zeros(dim), delta_softplus=True)
+
+
+def scan_step(impl, inputs):
+    tensors = {k: v.clone().requires_grad_() if torch.is_tensor(v) else v for k, v in inputs.items()}
+    def step():
+        for v in tensors.values():
+            if torch.is_tensor(v): v.grad = None
+        selective_scan(**tensors, impl=impl).sum().backward()
+    return step
+
+
+def attention_step(batch, L, width, heads):
+    g = torch.Generator().manual_seed(0)
+    q, k, v = (torch.randn(batch, heads, L, width // heads, generator=g).requires_grad_() for _ in range(3))
+    def step():
+        for t in (q, k, v): t.grad = None
+        F.scaled_dot_product_attention(q, k, v, is_causal=True).sum().backward()
+    return step
+
+
+def bench(steps, repeats):
+    "Median seconds of each step over `repeats` round-robin runs after one warm-up run."
+    times = {name: [] for name in steps}
+    for round in range(repeats + 1):
+        for name, step in steps.items():
+            start = time.perf_counter()
+            step()
+            if round: times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('--batch', type=int, default=8)
+    ap.add_argument('--dim', type=int, default=128, help='scan channels (d_inner = expand * hidden size)')
+    ap.add_argument('--expand', type=int, default=2, help='the attention width is dim / expand')
+    ap.add_argument('--heads', type=int, default=1)
+    ap.add_argument('--states', type=int, nargs='+', default=[16, 32])
+    ap.add_argument('--lengths', type=int, nargs='+', default=[1024, 2048, 4096, 8192])
+    ap.add_argument('--repeats', type=int, default=5)
+    ap.add_argument('--torch-max-len', type=int, default=4096, help='longest L for the pure-PyTorch scans')
+    ap.add_argument('--torch-impls', nargs='+', default=['ref'], choices=['ref', 'torch'], help='pure-PyTorch scans to run')
+    args = ap.parse_args(argv)
+    print(f'torch {torch.__version__}, {torch.get_num_threads()} threads, load average at start {os.getloadavg()}')
+    print(f'batch {args.batch}, scan dim {args.dim}, attention width {args.dim // args.expand} x {args.heads} head(s); '
+          f'fwd+bwd medians of {args.repeats} after a warm-up, ms')
+    header = f"{'N':>3} {'L':>5} {'numba':>8} {'ref':>8} {'torch':>8} {'sdpa':>8} {'best torch/numba':>17} {'numba/sdpa':>11} {'ns/update':>10}"
+    print(header)
+    for N in args.states:
+        for L in args.lengths:
+            inputs = scan_inputs(args.batch, args.dim, L, N)
+            steps = {'numba': scan_step('numba', inputs)}
+            if L <= args.torch_max_len: steps.update({impl: scan_step(impl, inputs) for impl in args.torch_impls})
+            steps['sdpa'] = attention_step(args.batch, L, args.dim // args.expand, args.heads)
+            t = bench(steps, args.repeats)
+            best_torch = min((t[k] for k in ('ref', 'torch') if k in t), default=math.nan)
+            ms = lambda k: f'{t[k] * 1e3:8.1f}' if k in t else f"{'-':>8}"
+            print(f"{N:>3} {L:>5} {ms('numba')} {ms('ref')} {ms('torch')} {ms('sdpa')} {best_torch / t['numba']:>16.1f}x "
+                  f"{t['numba'] / t['sdpa']:>10.2f}x {t['numba'] / (args.batch * args.dim * L * N) * 1e9:>10.2f}", flush=True)
+    print(f'load average at end {os.getloadavg()}')
+
+
+if __name__ == '__main__':
+    main()
