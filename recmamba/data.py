@@ -8,7 +8,7 @@ __all__ = ['FORMAT_OPTIONS', 'parse_size', 'prepare_arguments', 'open_source', '
            'export_main', 'DataError', 'Dataset', 'Options', 'data_dir', 'load', 'prepare', 'project_root',
            'reports_dir', 'resolve']
 
-# %% ../nbs/00e_data.ipynb #05ae1232
+# %% ../nbs/00e_data.ipynb #e9b4e221
 import argparse, json, re, sys, time
 from pathlib import Path
 
@@ -20,7 +20,7 @@ from .pipeline import Options, prepare
 
 _all_ = ['DataError', 'Dataset', 'Options', 'data_dir', 'load', 'prepare', 'project_root', 'reports_dir', 'resolve']
 
-# %% ../nbs/00e_data.ipynb #793c540b
+# %% ../nbs/00e_data.ipynb #607a61a9
 _UNITS = {'': 1, 'b': 1, 'kb': 10**3, 'mb': 10**6, 'gb': 10**9, 'tb': 10**12, 'k': 2**10, 'm': 2**20, 'g': 2**30,
           'kib': 2**10, 'mib': 2**20, 'gib': 2**30, 'tib': 2**40}
 
@@ -40,7 +40,7 @@ def _at_least(low):
     parse.__name__ = f'integer >= {low}'
     return parse
 
-# %% ../nbs/00e_data.ipynb #ab419121
+# %% ../nbs/00e_data.ipynb #2146a6a2
 FORMAT_OPTIONS = {'kuairand': ('interactions',), 'lfm1b': ('granularity',), 'atomic': ('user_field', 'item_field', 'time_field'),
                   'synthetic': ('users', 'items', 'mean_len', 'seed')}
 
@@ -81,7 +81,7 @@ def open_source(args):
     "The Source for parsed `recmamba prepare` arguments; options of other formats are refused."
     for fmt, names in FORMAT_OPTIONS.items():
         for name in names:
-            if fmt != args.format and getattr(args, name) is not None and not (fmt == 'atomic' and args.format == 'ml-1m'):
+            if fmt != args.format and getattr(args, name) is not None:
                 raise DataError(f"--{name.replace('_', '-')} applies to the {fmt} format only")
     given = {k: getattr(args, k) for k in FORMAT_OPTIONS.get(args.format, ()) if getattr(args, k) is not None}
     if args.format == 'synthetic':
@@ -112,7 +112,7 @@ def prepare_main(args):
           + (f' ({skipped:,} bad lines skipped)' if skipped else '') + f' -> {ds.path}')
     return 0
 
-# %% ../nbs/00e_data.ipynb #9afb7ede
+# %% ../nbs/00e_data.ipynb #f9fe9305
 _QUANTILES = {'p10': 0.1, 'p25': 0.25, 'median_len': 0.5, 'p75': 0.75, 'p90': 0.9, 'p99': 0.99}
 _TIME_UNITS = {'s': 1, 'ms': 1000}
 
@@ -151,7 +151,7 @@ def dataset_stats(ds):
     stats['content_hash'] = ds.manifest.get('content_hash')
     return stats
 
-# %% ../nbs/00e_data.ipynb #a4ab014d
+# %% ../nbs/00e_data.ipynb #441ac9d0
 def format_stats(stats):
     "The stats dict as an aligned text table with a histogram of history lengths."
     num = lambda v: f'{v:,.0f}' if float(v).is_integer() else f'{v:,.1f}'
@@ -188,7 +188,7 @@ def stats_main(args):
     print(json.dumps(stats) if args.json else format_stats(stats))
     return 0
 
-# %% ../nbs/00e_data.ipynb #857d2fbd
+# %% ../nbs/00e_data.ipynb #44598f6c
 def export_seqtxt(ds, file, chunk=10_000_000):
     "Write `ds` as `user item` lines (users from 1, items as in `ds`), atomically; returns the path."
     import polars as pl
