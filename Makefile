@@ -6,7 +6,11 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 # CPU wheel by default (it lies on this machine's disk); on a GPU machine: make run TORCH=torch
 TORCH ?= torch==2.13.0
-DATASET ?= ml-1m
+# The study `make run` runs: default (ML-1M and synthetic lifelong data on a CPU, ~15 min), full (the Rec-Mamba study
+# at full length: KuaiRand and LFM-1b from data/raw/, three seeds; for GPUs) or smoke (one minute). See `recmamba sweep --help`.
+STUDY ?= default
+# More `recmamba sweep` flags, e.g. SWEEP_ARGS="--seeds 0 1 2 -p epochs=10"
+SWEEP_ARGS ?=
 
 .PHONY: run test venv dev export readme bench clean-venv
 
@@ -37,9 +41,10 @@ $(VENV)/.installed-dev: $(VENV)/.installed
 venv: $(VENV)/.installed
 dev: $(VENV)/.installed-dev
 
+# The main job: prepares the datasets, runs the study's sweep (nbs/run.ipynb per run, resumable), its efficiency
+# benchmark, and writes reports/$(STUDY)/index.html, printing its path and the results table.
 run: $(VENV)/.installed
-	$(VENV)/bin/recmamba prepare $(DATASET)
-	$(VENV)/bin/recmamba stats $(DATASET)
+	$(VENV)/bin/recmamba sweep --preset $(STUDY) $(SWEEP_ARGS)
 
 test: $(VENV)/.installed-dev
 	$(PY) .ci/nbtest.py
