@@ -5,10 +5,10 @@
 # %% auto #0
 __all__ = ['LN_EPS', 'ATTENTION', 'BACKBONES', 'rotation', 'check_ids', 'check_sequences', 'SequentialRecommender',
            'check_hparams', 'sdpa_attention', 'naive_attention', 'causal_linear_attention', 'linrec_attention',
-           'SelfAttention', 'PointWiseFeedForward', 'AttentionBlock', 'SASRec', 'LinRec', 'CausalConv1d',
-           'causal_conv1d', 'Mamba', 'MambaLayer', 'RecMamba', 'Registry', 'build_model']
+           'SelfAttention', 'PointWiseFeedForward', 'AttentionBlock', 'SASRec', 'LinRec', 'ConvBranch', 'causal_conv1d',
+           'Mamba', 'MambaLayer', 'RecMamba', 'Registry', 'build_model']
 
-# %% ../nbs/02_models.ipynb #e7a65c05
+# %% ../nbs/02_models.ipynb #9a696dea
 import math
 
 import numba
@@ -23,14 +23,14 @@ try:  # mamba_ssm's companion CUDA kernel for the short convolution, when instal
 except ImportError:
     causal_conv1d_fn = None
 
-# %% ../nbs/02_models.ipynb #e136ab9e
+# %% ../nbs/02_models.ipynb #fa4bf488
 def rotation(seqs):
     "For each row of left-padded `seqs` (B, L), the column each position takes its value from when the padding is moved to the end."
     length = seqs.shape[1]
     num_pad = (seqs == 0).sum(1, keepdim=True)
     return (torch.arange(length, device=seqs.device) + num_pad) % length
 
-# %% ../nbs/02_models.ipynb #99a20e6c
+# %% ../nbs/02_models.ipynb #254ab374
 def check_ids(ids, num_items, name):
     "Raise a `ValueError` unless `ids` is a (batch, length) integer tensor of ids in 0..num_items."
     if not isinstance(ids, torch.Tensor) or ids.dim() != 2 or ids.dtype not in (torch.int64, torch.int32):
@@ -50,7 +50,7 @@ def check_sequences(seqs, num_items, maxlen, name='seqs'):
         raise ValueError(f'{name} must be left-padded with 0, but row {row} has padding after an item: '
                          f'{seqs[row].tolist()[:20]}…')
 
-# %% ../nbs/02_models.ipynb #76b1c5a6
+# %% ../nbs/02_models.ipynb #32684e39
 LN_EPS = 1e-8  # pmixer's SASRec uses eps=1e-8 in every LayerNorm
 
 class SequentialRecommender(nn.Module):
@@ -109,7 +109,7 @@ class SequentialRecommender(nn.Module):
         "Scores (B, num_items + 1) of every item id (column 0 is the padding id) after `seqs`."
         return self.encode(seqs)[:, -1] @ self.item_emb.weight.T
 
-# %% ../nbs/02_models.ipynb #e6b00c91
+# %% ../nbs/02_models.ipynb #85bac4a7
 def check_hparams(num_items, maxlen, hidden_units, num_blocks, dropout_rate, init, num_heads=1, attn='sdpa',
                   d_state=1, d_conv=1, expand=1, **_):
     "Raise a `ValueError` naming the hyper-parameter (CLI flag) that is out of range."
@@ -123,7 +123,7 @@ def check_hparams(num_items, maxlen, hidden_units, num_blocks, dropout_rate, ini
     if attn not in ATTENTION: raise ValueError(f'attn must be one of {sorted(ATTENTION)}, got {attn!r}')
     if init not in ('default', 'xavier'): raise ValueError(f"init must be 'default' or 'xavier', got {init!r}")
 
-# %% ../nbs/02_models.ipynb #027c9fcf
+# %% ../nbs/02_models.ipynb #bd5ad7cd
 def sdpa_attention(q, k, v, dropout_p=0.0):
     "Causal softmax attention through torch's fused `scaled_dot_product_attention` (never materialises L×L on its flash/memory-efficient kernels)."
     return F.scaled_dot_product_attention(q, k, v, dropout_p=dropout_p, is_causal=True)
@@ -137,7 +137,7 @@ def naive_attention(q, k, v, dropout_p=0.0):
     if dropout_p: weights = F.dropout(weights, dropout_p)
     return weights @ v
 
-# %% ../nbs/02_models.ipynb #0aa3f804
+# %% ../nbs/02_models.ipynb #37f9a647
 def causal_linear_attention(q, k, v, chunk=64):
     "`out_t = q_t · Σ_{s≤t} k_s v_sᵀ` for (B, heads, L, d) inputs, in O(L·chunk·d + L·d²) time and memory."
     length = q.shape[-2]
@@ -161,7 +161,7 @@ def linrec_attention(q, k, v, dropout_p=0.0):
 
 ATTENTION = {'sdpa': sdpa_attention, 'naive': naive_attention}
 
-# %% ../nbs/02_models.ipynb #3949aa6f
+# %% ../nbs/02_models.ipynb #8b30867f
 class SelfAttention(nn.Module):
     "Multi-head attention with `nn.MultiheadAttention`'s parameters and initialisation; queries and keys/values come from different inputs."
     def __init__(self, hidden_units, num_heads, dropout_rate, mixer):
@@ -204,7 +204,7 @@ class AttentionBlock(nn.Module):
         x = q + self.attn(q, x)
         return self.ffn(self.ffn_norm(x)) * real
 
-# %% ../nbs/02_models.ipynb #77fc1958
+# %% ../nbs/02_models.ipynb #5a62f12c
 class SASRec(SequentialRecommender):
     "SASRec (Kang & McAuley 2018) as in pmixer's PyTorch port; `attn` picks the attention kernel, not the model."
     backbone = 'sasrec'
@@ -230,7 +230,7 @@ class LinRec(SASRec):
     def build(self, hidden_units, num_blocks, num_heads, dropout_rate):
         self.build_blocks(hidden_units, num_blocks, num_heads, dropout_rate, linrec_attention, attn_dropout=0.0)
 
-# %% ../nbs/02_models.ipynb #9889e175
+# %% ../nbs/02_models.ipynb #f316b4f0
 _TIME_BLOCK = 256
 
 def _kernel(fn):
@@ -270,35 +270,45 @@ def _conv_backward(x, w, grad_out, grad_x, grad_w_blocks, grad_bias_blocks):
             for k in range(max(0, K - L + t), K):
                 for d in range(D): grad_x[b, t, d] += grad_out[b, t + K - 1 - k, d] * w[k, d]
 
-class CausalConv1d(torch.autograd.Function):
-    "Depthwise causal convolution of contiguous CPU x (B, L, D) with `nn.Conv1d`'s weight (D, 1, K) and bias (D,)."
+def _taps(conv_weight): return conv_weight.detach()[:, 0].t().contiguous()  # (D, 1, K) -> (K, D)
+
+def _conv_cpu(x, conv_weight, conv_bias):
+    "Depthwise causal convolution of contiguous x (B, L, D) by the numba kernel (no autograd)."
+    out = torch.empty_like(x)
+    bias = conv_bias.detach() if conv_bias is not None else x.new_zeros(x.shape[-1])
+    _conv_forward(x.detach().numpy(), _taps(conv_weight).numpy(), bias.numpy(), out.numpy())
+    return out
+
+class ConvBranch(torch.autograd.Function):
+    "Mamba's x branch on CPU, `silu(conv(h @ Wᵀ + b))` for h (B, L, H), keeping only h for the backward."
     @staticmethod
-    def forward(ctx, x, weight, bias):
-        w = weight.detach()[:, 0].t().contiguous()
-        out = torch.empty_like(x)
-        _conv_forward(x.detach().numpy(), w.numpy(), bias.detach().numpy(), out.numpy())
-        ctx.save_for_backward(x, weight)
-        return out
+    def forward(ctx, h, weight, bias, conv_weight, conv_bias):
+        ctx.save_for_backward(h, weight, bias, conv_weight, conv_bias)
+        return F.silu(_conv_cpu(F.linear(h, weight, bias), conv_weight, conv_bias))
 
     @staticmethod
     def backward(ctx, grad_out):
-        x, weight = ctx.saved_tensors
-        (B, L, D), K = x.shape, weight.shape[-1]
+        h, weight, bias, conv_weight, conv_bias = (t.detach() if t is not None else None for t in ctx.saved_tensors)
+        x = F.linear(h, weight, bias)
+        pre = _conv_cpu(x, conv_weight, conv_bias)
+        sig = torch.sigmoid(pre)
+        grad_pre = pre.mul_(1 - sig).add_(1).mul_(sig).mul_(grad_out)  # silu'(pre) · grad, in pre's memory
+        del sig
+        (B, L, D), K = x.shape, conv_weight.shape[-1]
         blocks = B * -(-L // _TIME_BLOCK)
-        grad_x = torch.empty_like(x)
-        grad_w, grad_bias = x.new_empty(blocks, K, D), x.new_empty(blocks, D)
-        _conv_backward(x.detach().numpy(), weight.detach()[:, 0].t().contiguous().numpy(),
-                       grad_out.contiguous().numpy(), grad_x.numpy(), grad_w.numpy(), grad_bias.numpy())
-        return grad_x, grad_w.sum(0).t().unsqueeze(1), grad_bias.sum(0)
+        grad_x, grad_taps, grad_conv_bias = torch.empty_like(x), x.new_empty(blocks, K, D), x.new_empty(blocks, D)
+        _conv_backward(x.numpy(), _taps(conv_weight).numpy(), grad_pre.contiguous().numpy(), grad_x.numpy(),
+                       grad_taps.numpy(), grad_conv_bias.numpy())
+        return (grad_x @ weight, grad_x.flatten(0, -2).T @ h.flatten(0, -2),
+                None if bias is None else grad_x.sum((0, 1)), grad_taps.sum(0).t().unsqueeze(1),
+                None if conv_bias is None else grad_conv_bias.sum(0))
 
-def causal_conv1d(x, weight, bias):
-    "Depthwise causal convolution of x (B, L, D) with an `nn.Conv1d` weight (D, 1, K) and bias: (B, L, D)."
-    if x.device.type == 'cpu' and x.dtype in (torch.float32, torch.float64):
-        return CausalConv1d.apply(x.contiguous(), weight, bias)
-    out = F.conv1d(x.mT, weight, bias, padding=weight.shape[-1] - 1, groups=x.shape[-1])
+def causal_conv1d(x, conv_weight, conv_bias):
+    "Depthwise causal convolution of x (B, L, D) with an `nn.Conv1d` weight (D, 1, K) and bias, by torch: (B, L, D)."
+    out = F.conv1d(x.mT, conv_weight, conv_bias, padding=conv_weight.shape[-1] - 1, groups=x.shape[-1])
     return out[..., :x.shape[1]].mT
 
-# %% ../nbs/02_models.ipynb #9e7ff5b7
+# %% ../nbs/02_models.ipynb #e293c0bd
 class Mamba(nn.Module):
     "mamba_ssm's Mamba block (selective SSM with a short causal convolution and a SiLU gate), runnable on CPU."
     def __init__(self, d_model, d_state=16, d_conv=4, expand=2, dt_rank='auto', dt_min=0.001, dt_max=0.1,
@@ -328,18 +338,21 @@ class Mamba(nn.Module):
         self.A_log._no_weight_decay = self.D._no_weight_decay = True
         self.dt_proj.bias._no_reinit = True
 
-    def conv(self, x):
-        "SiLU of the depthwise causal convolution of x (B, L, D) → (B, L, D)."
+    def x_branch(self, hidden_states):
+        "`silu(conv1d(in_proj_x(h)))`: (B, L, d_model) → (B, L, d_inner)."
+        weight, bias = self.in_proj.weight[:self.d_inner], _half(self.in_proj.bias, 0, self.d_inner)
+        if hidden_states.device.type == 'cpu' and hidden_states.dtype in (torch.float32, torch.float64):
+            return ConvBranch.apply(hidden_states, weight, bias, self.conv1d.weight, self.conv1d.bias)
+        x = F.linear(hidden_states, weight, bias)
         if causal_conv1d_fn is not None and x.is_cuda:
             return causal_conv1d_fn(x.mT.contiguous(), self.conv1d.weight.squeeze(1), self.conv1d.bias, activation='silu').mT
         return F.silu(causal_conv1d(x, self.conv1d.weight, self.conv1d.bias))
 
     def forward(self, hidden_states):
         "(B, L, d_model) → (B, L, d_model), causal."
-        # x and z from two halves of in_proj, so each is contiguous in (B, L, d_inner)
-        x = F.linear(hidden_states, self.in_proj.weight[:self.d_inner], _half(self.in_proj.bias, 0, self.d_inner))
+        # x and z from the two halves of in_proj, each contiguous in (B, L, d_inner)
         z = F.linear(hidden_states, self.in_proj.weight[self.d_inner:], _half(self.in_proj.bias, 1, self.d_inner))
-        x = self.conv(x)
+        x = self.x_branch(hidden_states)
         dt, B, C = self.x_proj(x).split([self.dt_rank, self.d_state, self.d_state], dim=-1)
         dt = F.linear(dt, self.dt_proj.weight)  # its bias enters the scan in fp32, before the softplus
         y = selective_scan(x.mT, dt.mT, -torch.exp(self.A_log.float()), B.mT, C.mT, self.D.float(), z=z.mT,
@@ -348,7 +361,7 @@ class Mamba(nn.Module):
 
 def _half(bias, i, size): return None if bias is None else bias[i * size:(i + 1) * size]
 
-# %% ../nbs/02_models.ipynb #f87cccd6
+# %% ../nbs/02_models.ipynb #2fdb3144
 class MambaLayer(nn.Module):
     "Pre-norm residual layer: `x + Dropout(Mamba(LN(x)))`, then `x + FFN(LN(x))`."
     def __init__(self, hidden_units, dropout_rate, **mamba):
@@ -390,7 +403,7 @@ class RecMamba(SequentialRecommender):
         for m in self.modules():
             if isinstance(m, Mamba): m.scan_impl = impl
 
-# %% ../nbs/02_models.ipynb #fba74b31
+# %% ../nbs/02_models.ipynb #a1627e49
 class Registry(dict):
     "Backbone classes by name; aliases resolve on lookup but are not listed."
     def __init__(self, entries, aliases):
