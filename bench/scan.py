@@ -11,8 +11,9 @@ the best of them is the sequential one ('ref', one fused multiply-add per step);
 times the work to suit a GPU and takes tens of seconds per step here, so it runs only when asked for (--torch-impls).
 The attention has the Mamba block's model width (D / expand) with one head, as SASRec at hidden size D / 2.
 """
-import argparse, math, os, statistics, time
+import argparse, os, statistics, time
 
+import numba
 import torch
 import torch.nn.functional as F
 
@@ -81,11 +82,12 @@ def main(argv=None):
             if L <= args.torch_max_len: steps.update({impl: scan_step(impl, inputs) for impl in args.torch_impls})
             steps['sdpa'] = attention_step(args.batch, L, args.dim // args.expand, args.heads)
             t = bench(steps, args.repeats)
-            best_torch = min((t[k] for k in ('ref', 'torch') if k in t), default=math.nan)
+            best_torch = min((t[k] for k in ('ref', 'torch') if k in t), default=None)
             ms = lambda k: f'{t[k] * 1e3:8.1f}' if k in t else f"{'-':>8}"
-            print(f"{N:>3} {L:>5} {ms('numba')} {ms('ref')} {ms('torch')} {ms('sdpa')} {best_torch / t['numba']:>16.1f}x "
+            speedup = f'{best_torch / t["numba"]:>16.1f}x' if best_torch else f"{'-':>17}"
+            print(f"{N:>3} {L:>5} {ms('numba')} {ms('ref')} {ms('torch')} {ms('sdpa')} {speedup} "
                   f"{t['numba'] / t['sdpa']:>10.2f}x {t['numba'] / (args.batch * args.dim * L * N) * 1e9:>10.2f}", flush=True)
-    print(f'load average at end {os.getloadavg()}')
+    print(f'load average at end {os.getloadavg()}; numba threading layer {numba.threading_layer()}')
 
 
 if __name__ == '__main__':
