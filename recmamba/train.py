@@ -605,4 +605,7 @@ def train_main(args):
     except NonFiniteLossError as e:
         if speak: print(f'recmamba train: {e}', file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        if speak: print('recmamba train: interrupted; continue the run with the same command and --resume', file=sys.stderr)
+        return 130
     return 0
