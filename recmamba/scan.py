@@ -7,7 +7,7 @@ __all__ = ['CHUNK_ELEMENTS', 'GROUP', 'CHECKPOINT_EVERY', 'SCAN_IMPLS', 'check_s
            'import_mamba_ssm', 'selective_scan_chunked', 'SelectiveScanNumba', 'selective_scan_numba',
            'resolve_scan_impl', 'selective_scan']
 
-# %% ../nbs/01_scan.ipynb #53b48e15
+# %% ../nbs/01_scan.ipynb #f89e74af
 import contextlib, importlib, importlib.util, math, os, sys, types
 from pathlib import Path
 
@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.checkpoint import checkpoint
 
-# %% ../nbs/01_scan.ipynb #04beed21
+# %% ../nbs/01_scan.ipynb #81fd4dbb
 def check_scan_args(u, delta, A, B, C, D=None, z=None, delta_bias=None):
     "Raise a `ValueError` naming the first argument whose shape, kind or device does not fit the scan."
     def need(ok, msg):
@@ -38,7 +38,7 @@ def check_scan_args(u, delta, A, B, C, D=None, z=None, delta_bias=None):
         need(t is None or t.device == u.device, f'{name} is on {t.device if t is not None else ""} but u is on {u.device}')
         need(t is None or t.is_floating_point(), f'{name} must be a floating point tensor, got {t.dtype if t is not None else ""}')
 
-# %% ../nbs/01_scan.ipynb #7e71a442
+# %% ../nbs/01_scan.ipynb #51c8676e
 def _compute_dtype(u):
     return torch.float64 if u.dtype == torch.float64 else torch.float32
 
@@ -56,7 +56,7 @@ def _scan_output(y, u, D, z, dtype):
     if z is not None: y = y * F.silu(z.to(y.dtype))
     return y.to(dtype)
 
-# %% ../nbs/01_scan.ipynb #beb43991
+# %% ../nbs/01_scan.ipynb #e5c9b571
 def selective_scan_ref(u, delta, A, B, C, D=None, z=None, delta_bias=None, delta_softplus=False,
                        return_last_state=False):
     "The sequential reference: the recurrence step by step in float32 (float64 for float64 inputs)."
@@ -73,7 +73,7 @@ def selective_scan_ref(u, delta, A, B, C, D=None, z=None, delta_bias=None, delta
     out = _scan_output(y, u, D, z, dtype_in)
     return (out, h) if return_last_state else out
 
-# %% ../nbs/01_scan.ipynb #b6636538
+# %% ../nbs/01_scan.ipynb #f55078dd
 def _mamba_ssm_source():
     if os.environ.get('MAMBA_SSM_SRC'): return Path(os.environ['MAMBA_SSM_SRC'])
     package_dir = Path(importlib.util.find_spec('recmamba').origin).parent
@@ -116,7 +116,7 @@ def _mamba_ssm_cuda_scan():
     except ImportError: return None
     return None if getattr(interface.selective_scan_cuda, '__recmamba_stub__', False) else interface.selective_scan_fn
 
-# %% ../nbs/01_scan.ipynb #2825b556
+# %% ../nbs/01_scan.ipynb #3c1e6166
 CHUNK_ELEMENTS = {'cpu': 2**22, 'cuda': 2**25}  # target size of one chunk's (batch, dim, T, T, N) decay tensor
 
 def _chunk_scan(u, delta, A, Bt, Ct, h0):
@@ -151,7 +151,7 @@ def selective_scan_chunked(u, delta, A, B, C, D=None, z=None, delta_bias=None, d
     out = _scan_output(torch.cat(ys, -1), u, D, z, dtype_in)
     return (out, h) if return_last_state else out
 
-# %% ../nbs/01_scan.ipynb #673b6a1d
+# %% ../nbs/01_scan.ipynb #ebe74fd6
 import numba
 import numpy as np
 from numba import prange
@@ -200,7 +200,7 @@ def _softplus(x):
 def _sigmoid(x):
     return np.float32(1.0) / (np.float32(1.0) + _exp(-x))
 
-# %% ../nbs/01_scan.ipynb #37a468b0
+# %% ../nbs/01_scan.ipynb #a5b8ba49
 @numba.njit(parallel=True, **_jit)
 def _scan_fwd(u, delta, bias, softplus, At, Bm, Cm, Dv, z, has_z, K, out, ckpt, last, h, dts, dus, y):
     """Forward over grouped arrays: u, delta, z, out (batch, L, groups, GROUP); bias, Dv (groups, GROUP); At (N, groups,
@@ -242,7 +242,7 @@ def _scan_fwd(u, delta, bias, softplus, At, Bm, Cm, Dv, z, has_z, K, out, ckpt, 
             for g in range(GROUP):
                 last[b, n, gi, g] = h[tid, n, g]
 
-# %% ../nbs/01_scan.ipynb #4ae42633
+# %% ../nbs/01_scan.ipynb #4ec86157
 @numba.njit(parallel=True, **_jit)
 def _scan_bwd(u, delta, bias, softplus, At, Bm, Cm, Dv, z, has_z, dout, dlast, ckpt, K,
               du, ddelta, dz, dA, dD, dbias, dB, dC, dA_b, dD_b, dbias_b, dB_g, dC_g,
@@ -343,7 +343,7 @@ def _scan_bwd(u, delta, bias, softplus, At, Bm, Cm, Dv, z, has_z, dout, dlast, c
             dD[gi, g] = sD
             dbias[gi, g] = sb
 
-# %% ../nbs/01_scan.ipynb #c5f225a9
+# %% ../nbs/01_scan.ipynb #c2b8d27d
 def _grouped(t):
     "The numpy view of a contiguous float32 tensor with its last axis split into groups of GROUP channels."
     return t.numpy().reshape(*t.shape[:-1], -1, GROUP)
@@ -426,7 +426,7 @@ def selective_scan_numba(u, delta, A, B, C, D=None, z=None, delta_bias=None, del
     out, last_state = SelectiveScanNumba.apply(u, delta, A, B, C, D, z, delta_bias, delta_softplus)
     return (out, last_state) if return_last_state else out
 
-# %% ../nbs/01_scan.ipynb #40ff5d51
+# %% ../nbs/01_scan.ipynb #5b6c9b26
 SCAN_IMPLS = ('cuda', 'numba', 'torch', 'ref')
 
 def resolve_scan_impl(impl=None, device='cpu'):
