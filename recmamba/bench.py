@@ -8,7 +8,7 @@ __all__ = ['MODEL_CASES', 'DEFAULT_LENGTHS', 'default_models', 'default_scans', 
            'describe', 'machine_info', 'run_bench', 'summary', 'goals', 'figure', 'write_atomic', 'save_report',
            'bench_arguments', 'check_bench_args', 'bench_main', 'default_out_dir']
 
-# %% ../nbs/05_bench.ipynb #8703bd7c
+# %% ../nbs/05_bench.ipynb #89eaa066
 import argparse, ctypes, json, math, os, platform, re, statistics, subprocess, sys, tempfile, time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from .models import build_model
 from .scan import SCAN_IMPLS, resolve_scan_impl, selective_scan
 
-# %% ../nbs/05_bench.ipynb #b403da0a
+# %% ../nbs/05_bench.ipynb #bb6f36d2
 MODEL_CASES = {
     'sasrec': dict(backbone='sasrec', attn='sdpa'),
     'sasrec-naive': dict(backbone='sasrec', attn='naive'),
@@ -39,7 +39,7 @@ def default_scans(device):
     wanted = ('cuda', 'torch') if torch.device(device).type == 'cuda' else ('numba', 'torch')
     return [impl for impl in wanted if impl in SCAN_IMPLS]
 
-# %% ../nbs/05_bench.ipynb #3bd51698
+# %% ../nbs/05_bench.ipynb #58ae4921
 def _proc_status_mib(field):
     match = re.search(rf'^{field}:\s+(\d+) kB', Path('/proc/self/status').read_text(), re.M)
     return int(match.group(1)) / 1024
@@ -85,7 +85,7 @@ def peak_memory(step, device):
         return dict(peak_mib=(torch.cuda.max_memory_allocated(device) - before) / 2**20)
     return dict(peak_rss_mib=peak_rss_mib(step), peak_mib=peak_torch_cpu_mib(step))
 
-# %% ../nbs/05_bench.ipynb #4dae9c4e
+# %% ../nbs/05_bench.ipynb #9389b95d
 def model_step(spec):
     "A model case: `step()` runs forward and backward of one training step; also returns what ran."
     device, length, batch = torch.device(spec['device']), spec['length'], spec['batch']
@@ -154,7 +154,7 @@ def case_main():
         result = dict(status='out of memory', error=str(e)[:300])
     print('RESULT ' + json.dumps(result), flush=True)
 
-# %% ../nbs/05_bench.ipynb #c5ccf7b4
+# %% ../nbs/05_bench.ipynb #b974e2db
 def run_in_subprocess(spec, timeout):
     "Run one case in a fresh interpreter; failures come back as a status, never as an exception."
     env = dict(os.environ, NUMBA_NUM_THREADS=str(spec['threads']), PYTHONUNBUFFERED='1')
@@ -206,7 +206,7 @@ def run_bench(args, log=print):
     return dict(created=datetime.now(timezone.utc).isoformat(timespec='seconds'), settings=settings,
                 machine=machine_info(args.device), results=rows)
 
-# %% ../nbs/05_bench.ipynb #4df6bc7c
+# %% ../nbs/05_bench.ipynb #6393b7ef
 def _table(report, kind):
     "{(name, length): row} of the successful cases of `kind`."
     return {(r['name'], r['length']): r for r in report['results'] if r['kind'] == kind and r['status'] == 'ok'}
@@ -255,7 +255,7 @@ def goals(report, mamba='mamba'):
               models[mamba, 8192]['time_ms'] / 8192 / (models[mamba, 512]['time_ms'] / 512), 1.5)
     return out
 
-# %% ../nbs/05_bench.ipynb #0101ba0f
+# %% ../nbs/05_bench.ipynb #318e129a
 def figure(report):
     "Plotly figure: time and peak memory vs L (log-log) for the model cases and, if any, the scan cases."
     from plotly.colors import qualitative
@@ -310,7 +310,7 @@ def save_report(report, out_dir, name):
 
 def _escape(text): return text.replace('&', '&amp;').replace('<', '&lt;').replace('>', '&gt;')
 
-# %% ../nbs/05_bench.ipynb #6f46ec1a
+# %% ../nbs/05_bench.ipynb #83eba989
 def bench_arguments(parser):
     "Arguments of `recmamba bench`."
     parser.add_argument('--device', default='cpu', help='cpu, cuda or cuda:N (default cpu)')
