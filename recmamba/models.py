@@ -8,7 +8,7 @@ __all__ = ['LN_EPS', 'ATTENTION', 'BACKBONES', 'rotation', 'check_ids', 'check_s
            'SelfAttention', 'PointWiseFeedForward', 'AttentionBlock', 'SASRec', 'LinRec', 'ConvBranch', 'causal_conv1d',
            'Mamba', 'MambaLayer', 'RecMamba', 'Registry', 'build_model']
 
-# %% ../nbs/02_models.ipynb #9a696dea
+# %% ../nbs/02_models.ipynb #2b1bfa3d
 import math
 
 import numba
@@ -23,14 +23,14 @@ try:  # mamba_ssm's companion CUDA kernel for the short convolution, when instal
 except ImportError:
     causal_conv1d_fn = None
 
-# %% ../nbs/02_models.ipynb #fa4bf488
+# %% ../nbs/02_models.ipynb #ea72d767
 def rotation(seqs):
     "For each row of left-padded `seqs` (B, L), the column each position takes its value from when the padding is moved to the end."
     length = seqs.shape[1]
     num_pad = (seqs == 0).sum(1, keepdim=True)
     return (torch.arange(length, device=seqs.device) + num_pad) % length
 
-# %% ../nbs/02_models.ipynb #254ab374
+# %% ../nbs/02_models.ipynb #ba7ee317
 def check_ids(ids, num_items, name):
     "Raise a `ValueError` unless `ids` is a (batch, length) integer tensor of ids in 0..num_items."
     if not isinstance(ids, torch.Tensor) or ids.dim() != 2 or ids.dtype not in (torch.int64, torch.int32):
@@ -50,7 +50,7 @@ def check_sequences(seqs, num_items, maxlen, name='seqs'):
         raise ValueError(f'{name} must be left-padded with 0, but row {row} has padding after an item: '
                          f'{seqs[row].tolist()[:20]}…')
 
-# %% ../nbs/02_models.ipynb #32684e39
+# %% ../nbs/02_models.ipynb #c54c2241
 LN_EPS = 1e-8  # pmixer's SASRec uses eps=1e-8 in every LayerNorm
 
 class SequentialRecommender(nn.Module):
@@ -109,7 +109,7 @@ class SequentialRecommender(nn.Module):
         "Scores (B, num_items + 1) of every item id (column 0 is the padding id) after `seqs`."
         return self.encode(seqs)[:, -1] @ self.item_emb.weight.T
 
-# %% ../nbs/02_models.ipynb #85bac4a7
+# %% ../nbs/02_models.ipynb #d921044d
 def check_hparams(num_items, maxlen, hidden_units, num_blocks, dropout_rate, init, num_heads=1, attn='sdpa',
                   d_state=1, d_conv=1, expand=1, **_):
     "Raise a `ValueError` naming the hyper-parameter (CLI flag) that is out of range."
@@ -123,7 +123,7 @@ def check_hparams(num_items, maxlen, hidden_units, num_blocks, dropout_rate, ini
     if attn not in ATTENTION: raise ValueError(f'attn must be one of {sorted(ATTENTION)}, got {attn!r}')
     if init not in ('default', 'xavier'): raise ValueError(f"init must be 'default' or 'xavier', got {init!r}")
 
-# %% ../nbs/02_models.ipynb #bd5ad7cd
+# %% ../nbs/02_models.ipynb #b3df0120
 def sdpa_attention(q, k, v, dropout_p=0.0):
     "Causal softmax attention through torch's fused `scaled_dot_product_attention` (never materialises L×L on its flash/memory-efficient kernels)."
     return F.scaled_dot_product_attention(q, k, v, dropout_p=dropout_p, is_causal=True)
@@ -137,7 +137,7 @@ def naive_attention(q, k, v, dropout_p=0.0):
     if dropout_p: weights = F.dropout(weights, dropout_p)
     return weights @ v
 
-# %% ../nbs/02_models.ipynb #37f9a647
+# %% ../nbs/02_models.ipynb #530b9c75
 def causal_linear_attention(q, k, v, chunk=64):
     "`out_t = q_t · Σ_{s≤t} k_s v_sᵀ` for (B, heads, L, d) inputs, in O(L·chunk·d + L·d²) time and memory."
     length = q.shape[-2]
@@ -161,7 +161,7 @@ def linrec_attention(q, k, v, dropout_p=0.0):
 
 ATTENTION = {'sdpa': sdpa_attention, 'naive': naive_attention}
 
-# %% ../nbs/02_models.ipynb #8b30867f
+# %% ../nbs/02_models.ipynb #c81c9ab3
 class SelfAttention(nn.Module):
     "Multi-head attention with `nn.MultiheadAttention`'s parameters and initialisation; queries and keys/values come from different inputs."
     def __init__(self, hidden_units, num_heads, dropout_rate, mixer):
@@ -204,7 +204,7 @@ class AttentionBlock(nn.Module):
         x = q + self.attn(q, x)
         return self.ffn(self.ffn_norm(x)) * real
 
-# %% ../nbs/02_models.ipynb #5a62f12c
+# %% ../nbs/02_models.ipynb #fb15623d
 class SASRec(SequentialRecommender):
     "SASRec (Kang & McAuley 2018) as in pmixer's PyTorch port; `attn` picks the attention kernel, not the model."
     backbone = 'sasrec'
@@ -230,7 +230,7 @@ class LinRec(SASRec):
     def build(self, hidden_units, num_blocks, num_heads, dropout_rate):
         self.build_blocks(hidden_units, num_blocks, num_heads, dropout_rate, linrec_attention, attn_dropout=0.0)
 
-# %% ../nbs/02_models.ipynb #f316b4f0
+# %% ../nbs/02_models.ipynb #ac122239
 _TIME_BLOCK = 256
 
 def _kernel(fn):
@@ -308,7 +308,7 @@ def causal_conv1d(x, conv_weight, conv_bias):
     out = F.conv1d(x.mT, conv_weight, conv_bias, padding=conv_weight.shape[-1] - 1, groups=x.shape[-1])
     return out[..., :x.shape[1]].mT
 
-# %% ../nbs/02_models.ipynb #e293c0bd
+# %% ../nbs/02_models.ipynb #49c807a1
 class Mamba(nn.Module):
     "mamba_ssm's Mamba block (selective SSM with a short causal convolution and a SiLU gate), runnable on CPU."
     def __init__(self, d_model, d_state=16, d_conv=4, expand=2, dt_rank='auto', dt_min=0.001, dt_max=0.1,
@@ -361,7 +361,7 @@ class Mamba(nn.Module):
 
 def _half(bias, i, size): return None if bias is None else bias[i * size:(i + 1) * size]
 
-# %% ../nbs/02_models.ipynb #2fdb3144
+# %% ../nbs/02_models.ipynb #f9633f51
 class MambaLayer(nn.Module):
     "Pre-norm residual layer: `x + Dropout(Mamba(LN(x)))`, then `x + FFN(LN(x))`."
     def __init__(self, hidden_units, dropout_rate, **mamba):
@@ -403,7 +403,7 @@ class RecMamba(SequentialRecommender):
         for m in self.modules():
             if isinstance(m, Mamba): m.scan_impl = impl
 
-# %% ../nbs/02_models.ipynb #a1627e49
+# %% ../nbs/02_models.ipynb #9f157429
 class Registry(dict):
     "Backbone classes by name; aliases resolve on lookup but are not listed."
     def __init__(self, entries, aliases):
