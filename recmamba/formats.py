@@ -4,14 +4,17 @@
 
 # %% auto #0
 __all__ = ['BLOCK_BYTES', 'ATOMIC_TYPES', 'KUAIRAND_FIELDS', 'LFM1B_COLUMNS', 'GRANULARITIES', 'ML1M_HINT', 'SYNTHETIC_DEFAULTS',
-           'FORMATS', 'TextFile', 'blocks', 'read_text', 'Source', 'seqtxt_source', 'atomic_source', 'kuairand_source',
-           'lfm1b_source', 'ml1m_path', 'ml1m_source', 'synthetic_source']
+           'FORMATS', 'TextFile', 'blocks', 'read_lines', 'read_text', 'Source', 'seqtxt_source', 'atomic_source',
+           'kuairand_source', 'lfm1b_source', 'ml1m_path', 'ml1m_source', 'synthetic_source']
 
 # %% ../nbs/00c_formats.ipynb #d53d6c7d
 import importlib.util, re
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numba
 import numpy as np
 import polars as pl
 
@@ -32,7 +35,6 @@ class TextFile:
     expected: str                   # what a data line looks like, for error messages
     header: str | None = None       # the header line, when the file has one
     where: object = None            # optional row filter on parsed columns (e.g. clicks only)
-    numeric: dict = field(default_factory=dict)   # unused columns that are numbers in valid files (cheaper to read)
 
     @property
     def first_data_line(self): return 2 if self.header is not None else 1
@@ -86,33 +88,141 @@ def _report(f, bad, count, last_line):
                      f'`{f.expected}`):\n{shown}{more}\nFix the file or pass --on-bad-lines skip to drop such lines.')
 
 # %% ../nbs/00c_formats.ipynb #b93c951e
-def _fast(f, block):
-    "The native CSV reader's rows of `block`, or None when a line is bad somewhere in it."
-    schema = {c: f.types.get(c, f.numeric.get(c, pl.String)) for c in f.columns} | {'_extra': pl.Int64}
-    lf = pl.scan_csv(block, has_header=False, separator=f.separator, quote_char=None, schema=schema, missing_columns='insert')
-    must = list(dict.fromkeys([*f.types, f.columns[-1]]))   # too few fields leave the last column null,
-    bad = pl.any_horizontal(*(pl.col(c).is_null() for c in must), pl.col('_extra').is_not_null())   # too many fill _extra
-    lf = lf.with_columns(bad.alias('_bad'))
-    if f.where is not None: lf = lf.filter(f.where.fill_null(True) | pl.col('_bad'))
-    try: df = lf.select(*(pl.col(c).alias(r) for r, c in f.roles.items()), '_bad').collect()
+_ONES, _LOW7, _HIGH = np.uint64(0x0101010101010101), np.uint64(0x7F7F7F7F7F7F7F7F), np.uint64(0x8080808080808080)
+_U1, _U7, _U56 = np.uint64(1), np.uint64(7), np.uint64(56)
+
+@numba.njit(inline='always')
+def _matches(word, pattern):
+    "The high bit of each byte of `word` that equals its byte in `pattern` (exact: no carry crosses bytes)."
+    x = word ^ pattern
+    return ~(((x & _LOW7) + _LOW7) | x | _LOW7)
+
+@numba.njit(inline='always')
+def _marks(m): return np.int64((m >> _U7) * _ONES >> _U56)      # how many bytes of `m` are marked
+
+@numba.njit(inline='always')
+def _integer(buf, start, end):
+    "The integer that is `buf[start:end]`, and whether it is a plain one: -?[0-9]{1,18}."
+    negative = end > start and buf[start] == 45
+    start += negative
+    value, bad = np.int64(0), False
+    for j in range(start, end):
+        digit = buf[j] - np.uint8(48)
+        bad |= digit > 9
+        value = value * 10 + np.int64(digit)
+    return -value if negative else value, not bad and 0 < end - start <= 18
+
+@numba.njit(nogil=True, cache=True)
+def read_lines(buf, sep, fields, wanted, out):
+    """Check that every line of `buf` (uint8; its last line may lack its end) has exactly `fields` fields and parse
+    its fields `wanted` (column indices, increasing; may be empty) as plain integers into `out[k, line]`. Returns the
+    number of lines, or -1 at the first line that is not so. A `\r` before a line end ends the field before it."""
+    n, nw = buf.size, wanted.size
+    last = wanted[nw - 1] if nw else -1
+    tail = np.zeros(8, np.uint8)
+    tail[:n % 8] = buf[n - n % 8:]
+    words, tail_word = buf[:n - n % 8].view(np.uint64), tail.view(np.uint64)[0]
+    seps, ends = np.uint64(sep) * _ONES, np.uint64(10) * _ONES
+    line, field, k, start = 0, 0, 0, 0
+    for w in range(words.size + 1):
+        word = words[w] if w < words.size else tail_word
+        s, e = _matches(word, seps), _matches(word, ends)
+        while s | e:
+            if field > last:                               # past the used fields: count separators to the line end
+                if not e:
+                    field += _marks(s)
+                    break
+                before = (e & (~e + _U1)) - _U1
+                if field + _marks(s & before) != fields - 1: return -1
+                s, e = s & ~before, e & (e - _U1)
+                line, field, k, start = line + 1, 0, 0, w * 8 + _marks(before & _HIGH) + 1
+                continue
+            before = ((s | e) & (~(s | e) + _U1)) - _U1     # the bytes before the next separator or line end
+            pos, at_end = w * 8 + _marks(before & _HIGH), (e & (before + _U1)) != 0
+            if field == wanted[k]:
+                stop = pos - 1 if at_end and pos > start and buf[pos - 1] == 13 else pos
+                out[k, line], ok = _integer(buf, start, stop)
+                if not ok: return -1
+                k += 1
+            if at_end:
+                if field != fields - 1 or k != nw: return -1
+                line, field, k = line + 1, 0, 0
+                e &= e - _U1
+            else:
+                field += 1
+                s &= s - _U1
+            start = pos + 1
+    if n and buf[n - 1] != 10:                             # the last line, without its end
+        if field <= last and field == wanted[k]:
+            out[k, line], ok = _integer(buf, start, n)
+            if not ok: return -1
+            k += 1
+        if field != fields - 1 or k != nw: return -1
+        line += 1
+    return line
+
+# %% ../nbs/00c_formats.ipynb #d9a28c61
+_NOTHING, _NOWHERE = np.zeros(0, np.int64), np.zeros((0, 0), np.int64)
+
+def _has_line(block, line):
+    "Whether `block` may hold `line` as one of its lines (a cheap, conservative check)."
+    return block.startswith(line) or b'\n' + line in block
+
+def _integer_rows(f, block):
+    "The number of lines in `block` and the rows of the integer columns we use, or None if the kernel cannot tell."
+    used = sorted(f.types, key=f.columns.index)
+    out = np.empty((len(used), len(block) // len(f.columns) + 1), np.int64)      # a line has >= `fields` bytes
+    lines = read_lines(np.frombuffer(block, np.uint8), ord(f.separator), len(f.columns),
+                       np.array([f.columns.index(c) for c in used], np.int64), out)
+    if lines < 0: return None
+    return lines, pl.DataFrame({c: out[k, :lines].copy() for k, c in enumerate(used)})   # copies let `out` go
+
+def _parsed_rows(f, block):
+    "The number of lines in `block` and polars' reading of the columns we use, or None when a line is bad in it."
+    lines = read_lines(np.frombuffer(block, np.uint8), ord(f.separator), len(f.columns), _NOTHING, _NOWHERE)
+    if lines < 0 or all(t == pl.String for t in f.types.values()) and f.header and _has_line(block, f.header.encode()):
+        return None                      # (used columns that are numbers reject a repeated header themselves)
+    schema = {c: f.types.get(c, pl.String) for c in f.columns}
+    lf = pl.scan_csv(block, has_header=False, separator=f.separator, quote_char=None, schema=schema)
+    try: df = lf.select(*f.types).collect()
     except pl.exceptions.PolarsError: return None
-    return None if df['_bad'].any() else df.drop('_bad')
+    return None if any(df[c].has_nulls() for c in f.types) else (lines, df)
+
+def _fast(f, block):
+    "The number of lines in `block` and their rows `(user, item[, time])`, or None when a line is bad in it."
+    if len(f.columns) < 2: return None                   # an empty line would pass for one empty field
+    integers = all(t == pl.Int64 for t in f.types.values())
+    found = (integers and _integer_rows(f, block)) or _parsed_rows(f, block)
+    if not found: return None
+    lines, df = found
+    if f.where is not None: df = df.filter(f.where)
+    return lines, df.select(pl.col(c).alias(r) for r, c in f.roles.items())
+
+def _fast_blocks(f, size, ahead=2):
+    "Each block of `f`'s data lines with its `_fast` result, the next blocks being read and parsed meanwhile."
+    with ThreadPoolExecutor(ahead) as pool:
+        todo = deque()
+        for block in blocks(f.path, f.first_data_line - 1, size):
+            todo.append((block, pool.submit(_fast, f, block)))
+            if len(todo) > ahead: block, job = todo.popleft(); yield block, job.result()
+        while todo: block, job = todo.popleft(); yield block, job.result()
 
 def read_text(f, on_bad_lines='error', spill=None, block_bytes=None):
     """Rows `(user, item[, time])` of text file `f` in file order and the number of bad lines skipped. The rows come as
     a DataFrame, or with `spill` (a path prefix) as a scan of parquet files written block by block."""
     _head_lines(f.path, f.first_data_line, f'lines like `{f.expected}`')
     frames, skipped, line = [], 0, f.first_data_line
-    for k, block in enumerate(blocks(f.path, f.first_data_line - 1, block_bytes or BLOCK_BYTES)):
-        df = _fast(f, block)
-        if df is None:
+    for k, (block, fast) in enumerate(_fast_blocks(f, block_bytes or BLOCK_BYTES)):
+        if fast is not None: lines, df = fast
+        else:
             checked = _checked_lines(f, block, line).collect()
+            lines = block.count(b'\n') + (not block.endswith(b'\n'))
             bad = checked.filter(pl.col('problem').is_not_null())
-            if len(bad) and on_bad_lines == 'error': raise _report(f, bad.head(5), len(bad), line + len(checked) - 1)
+            if len(bad) and on_bad_lines == 'error': raise _report(f, bad.head(5), len(bad), line + lines - 1)
             skipped += len(bad)
             good = checked.filter(pl.col('problem').is_null())
             df = (good.filter(f.where) if f.where is not None else good).select(pl.col(c).alias(r) for r, c in f.roles.items())
-        line += block.count(b'\n') + (not block.endswith(b'\n'))
+        line += lines
         if spill is None: frames.append(df)
         else:
             frames.append(Path(f'{spill}-{k}.parquet'))
@@ -198,8 +308,7 @@ def _atomic_file(path, user_field, item_field, time_field):
     types = {n: pl.Float64 if kinds[names.index(n)] == 'float' else pl.String for n, _ in wanted.values()}
     numbers = [n for n, t in types.items() if t == pl.Float64]
     return TextFile(path, '\t', list(names), types, {r: n for r, (n, _) in wanted.items()},
-                    '<TAB>'.join(names) + (f' ({", ".join(numbers)} a number)' if numbers else ''), header=line,
-                    numeric={n: pl.Float64 for n, k in zip(names, kinds) if k == 'float'})
+                    '<TAB>'.join(names) + (f' ({", ".join(numbers)} a number)' if numbers else ''), header=line)
 
 def atomic_source(inputs, user_field='user_id', item_field='item_id', time_field='timestamp', format='atomic'):
     "RecBole atomic `.inter` files (tab-separated, `name:type` header)."
@@ -222,8 +331,7 @@ def _kuairand_file(path, interactions):
     return TextFile(path, ',', names, dict.fromkeys(used, pl.Int64),
                     {'user': 'user_id', 'item': 'video_id', 'time': 'time_ms'},
                     f'{len(names)} comma-separated fields ({",".join(names[:6])},…) with integer {", ".join(used)}',
-                    header=line, where=pl.col('is_click') == 1 if interactions == 'clicks' else None,
-                    numeric=dict.fromkeys(names, pl.Int64))   # every KuaiRand log column is an integer
+                    header=line, where=pl.col('is_click') == 1 if interactions == 'clicks' else None)
 
 def kuairand_source(inputs, interactions='all'):
     "KuaiRand log CSVs; `interactions`: 'all' impressions (Rec-Mamba) or 'clicks' only."
