@@ -9,6 +9,7 @@ __all__ = ['BYTES_PER_ROW', 'MIN_PART_ROWS', 'Options', 'order_rows', 'sort_rows
 
 # %% ../nbs/00d_pipeline.ipynb #d022f0c0
 import json, os, shutil, tempfile, time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -374,19 +375,21 @@ def _process(source, options, out, work, start, log):
     time_dtype = scan.collect_schema().get('time')
     times_out = NpyAppender(out / 'timestamps.npy', np.int64 if time_dtype.is_integer() else np.float64, n) if time_dtype else None
     user_ids, lengths = [], []
-    for df in final:
-        items_out.append(encode(df['item']))
-        if times_out: times_out.append(df['time'].to_numpy())
-        starts, runs = _runs(df)
-        user_ids.append(df['user'].gather(starts))
-        lengths.append(runs)
-        del df
-    items_out.close()
-    if times_out: times_out.close()
-    lengths = np.concatenate(lengths)
-    offsets = np.zeros(len(lengths) + 1, np.int64)
-    np.cumsum(lengths, out=offsets[1:])
-    np.save(out / 'offsets.npy', offsets)
-    write_id_map(out, 'user', pl.concat(user_ids))
-    write_id_map(out, 'item', item_ids)
+    with ThreadPoolExecutor(1) as pool:                      # the item id map is written meanwhile
+        item_map = pool.submit(write_id_map, out, 'item', item_ids)
+        for df in final:
+            items_out.append(encode(df['item']))
+            if times_out: times_out.append(df['time'].to_numpy())
+            starts, runs = _runs(df)
+            user_ids.append(df['user'].gather(starts))
+            lengths.append(runs)
+            del df
+        items_out.close()
+        if times_out: times_out.close()
+        lengths = np.concatenate(lengths)
+        offsets = np.zeros(len(lengths) + 1, np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        np.save(out / 'offsets.npy', offsets)
+        write_id_map(out, 'user', pl.concat(user_ids))
+        item_map.result()
     return counts | {'items': len(item_ids)}
