@@ -47,26 +47,26 @@ class Options:
 
 # %% ../nbs/00d_pipeline.ipynb #fb8edb5a
 @numba.njit(nogil=True, cache=True)
-def _put_in_order(ts, order, a, b):
-    "Sort `ts[a:b]` stably, moving `order[a:b]` along: insertion sort while it is cheap, else a merge sort."
+def _put_in_order(ts, values, a, b):
+    "Sort `ts[a:b]` stably, moving `values[a:b]` along: insertion sort while it is cheap, else a merge sort."
     moves, budget = 0, 4 * (b - a) + 64
     for i in range(a + 1, b):
-        x, o, j = ts[i], order[i], i
+        x, v, j = ts[i], values[i], i
         while j > a and ts[j - 1] > x:
-            ts[j], order[j] = ts[j - 1], order[j - 1]
+            ts[j], values[j] = ts[j - 1], values[j - 1]
             j -= 1
-        ts[j], order[j] = x, o
+        ts[j], values[j] = x, v
         moves += i - j
         if moves > budget:          # equal times never passed each other: the merge sort keeps them in file order
             p = np.argsort(ts[a:b], kind='mergesort')
-            ts[a:b], order[a:b] = ts[a:b][p], order[a:b][p]
+            ts[a:b], values[a:b] = ts[a:b][p], values[a:b][p]
             return
 
 @numba.njit(parallel=True, nogil=True, cache=True)
-def order_rows(code, time, users, order, slices):
-    """Fill `order` with the rows' stable order by (code, time), codes in [0, users) (by code alone if `time` is
-    empty); return the times in that order and where each code's rows start. The input is cut into `slices` (one per
-    thread) that are counted, then placed, independently: their places follow from the counts."""
+def order_rows(code, time, values, users, slices):
+    """`time` and `values` (numpy arrays) in the rows' stable order by (code, time), codes in [0, users) (by code
+    alone if `time` is empty), and where each code's rows start. The input is cut into `slices` (one per thread) that
+    are counted, then placed, independently: their places follow from the counts."""
     n = code.size
     counts = np.zeros((slices, users), np.int64)
     for p in numba.prange(slices):
@@ -78,27 +78,16 @@ def order_rows(code, time, users, order, slices):
             place[p, k] = at
             at += counts[p, k]
     starts[users] = at
+    ts, out = np.empty(time.size, np.int64), np.empty(n, values.dtype)
     for p in numba.prange(slices):
         for i in range(p * n // slices, (p + 1) * n // slices):
             j = place[p, code[i]]
             place[p, code[i]] = j + 1
-            order[j] = i
-    if time.size == 0: return time, starts
-    ts = np.empty(n, np.int64)
-    for j in numba.prange(n): ts[j] = time[order[j]]
-    for k in numba.prange(users): _put_in_order(ts, order, starts[k], starts[k + 1])
-    return ts, starts
-
-@numba.njit(parallel=True, nogil=True, cache=True)
-def _take(values, order):
-    "`values[order]`, on all threads."
-    out = np.empty(order.size, values.dtype)
-    for j in numba.prange(order.size): out[j] = values[order[j]]
-    return out
-
-def _gather(s, order):
-    "Series `s` in `order`."
-    return pl.Series(s.name, _take(s.to_numpy(), order)) if s.dtype.is_numeric() else s.rechunk().gather(order)
+            out[j] = values[i]
+            if ts.size: ts[j] = time[i]
+    if ts.size:
+        for k in numba.prange(users): _put_in_order(ts, out, starts[k], starts[k + 1])
+    return ts, starts, out
 
 @numba.njit(parallel=True, nogil=True, cache=True)
 def _less(values, base):
@@ -144,13 +133,15 @@ def sort_rows(df, users=None):
     t = _time_ints(time) if time is not None else pl.Series([], dtype=pl.Int64)
     if time is not None and (time.dtype.is_integer() or t.cast(time.dtype).equals(time)):
         time_dtype, time = time.dtype, None        # exact: times come back from the sorted integers
-    order = np.empty(len(code), np.int32 if len(code) < 2**31 else np.int64)
-    ts, starts = order_rows(code, t.to_numpy(), len(ids), order, numba.get_num_threads())
-    del code, t
+    t = t.to_numpy()
+    moved = item.dtype.is_numeric() and time is None    # the sort moves the items themselves, else row numbers
+    values, item = (item.to_numpy(), None) if moved else (np.arange(len(code)), item)
+    ts, starts, out = order_rows(code, t, values, len(ids), numba.get_num_threads())
+    del code, t, values
     user = pl.Series('user', _runs_of(ids.to_numpy(), starts)) if ids.dtype.is_numeric() else \
            ids.gather(_runs_of(np.arange(len(ids)), starts)).alias('user')
-    cols = [user, _gather(item, order)]
-    if ts.size: cols.append(pl.Series('time', ts).cast(time_dtype) if time is None else _gather(time, order))
+    cols = [user, pl.Series('item', out) if moved else item.rechunk().gather(out)]
+    if ts.size: cols.append(pl.Series('time', ts).cast(time_dtype) if time is None else time.rechunk().gather(out))
     return pl.DataFrame(cols)
 
 # %% ../nbs/00d_pipeline.ipynb #b53a97f0
