@@ -172,8 +172,9 @@ def main():
             for m, goal in (('lines', 10), ('pandas', 2.5)):
                 if m in results:
                     ratio, cpu_ratio = results[m]['seconds'] / ours['seconds'], results[m]['cpu_seconds'] / ours['cpu_seconds']
+                    cpu = f'{cpu_ratio:.2f}x less' if cpu_ratio >= 1 else f'{1 / cpu_ratio:.2f}x more'
                     print(f'recmamba vs {m:<7} {ratio:6.2f}x rows/s   (goal >= {goal}x) {"ok" if ratio >= goal else "MISSED"}'
-                          f'   [{cpu_ratio:.2f}x less CPU time]')
+                          f'   [{cpu} CPU time]')
             print(f'recmamba peak RSS  {gb(ours["peak_rss"])}   (goal <= 2 GB at 20M rows) {"ok" if ours["peak_rss"] <= 2e9 else "MISSED"}')
             for m in results:
                 if m != 'recmamba':
