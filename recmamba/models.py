@@ -5,18 +5,20 @@
 # %% auto #0
 __all__ = ['LN_EPS', 'ATTENTION', 'BACKBONES', 'rotation', 'check_ids', 'check_sequences', 'SequentialRecommender',
            'check_hparams', 'sdpa_attention', 'naive_attention', 'causal_linear_attention', 'linrec_attention',
-           'SelfAttention', 'PointWiseFeedForward', 'AttentionBlock', 'SASRec', 'LinRec', 'ConvBranch', 'causal_conv1d',
-           'Mamba', 'MambaLayer', 'RecMamba', 'Registry', 'build_model']
+           'SelfAttention', 'PointWiseFeedForward', 'AttentionBlock', 'SASRec', 'LinRec', 'causal_conv1d',
+           'MambaInnerCPU', 'Mamba', 'MambaLayer', 'RecMamba', 'Registry', 'build_model']
 
 # %% ../nbs/02_models.ipynb #2b1bfa3d
 import math
 
 import numba
+import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .scan import selective_scan
+from .scan import (GROUP, kernel_threads, numba_scan_backward, numba_scan_forward, resolve_scan_impl,
+                           selective_scan, sigmoid32)
 
 try:  # mamba_ssm's companion CUDA kernel for the short convolution, when installed
     from causal_conv1d import causal_conv1d_fn
@@ -240,8 +242,8 @@ def _kernel(fn):
     except RuntimeError: return numba.njit(**jit)(fn)  # defined in a notebook cell: nothing to cache against
 
 @_kernel
-def _conv_forward(x, w, bias, out):
-    "out[b, t] = bias + Σ_k w[k] · x[b, t - K + 1 + k], zero before the start; x, out (B, L, D), w (K, D)."
+def _conv_silu_forward(x, w, bias, out):
+    "out[b, t] = silu(bias + Σ_k w[k] · x[b, t - K + 1 + k]), zero before the start; x, out (B, L, D), w (K, D)."
     B, L, D = x.shape
     K = w.shape[0]
     blocks = (L + _TIME_BLOCK - 1) // _TIME_BLOCK
@@ -251,57 +253,53 @@ def _conv_forward(x, w, bias, out):
             for d in range(D): out[b, t, d] = bias[d]
             for k in range(max(0, K - 1 - t), K):
                 for d in range(D): out[b, t, d] += w[k, d] * x[b, t - K + 1 + k, d]
+            for d in range(D): out[b, t, d] *= sigmoid32(out[b, t, d])
 
 @_kernel
-def _conv_backward(x, w, grad_out, grad_x, grad_w_blocks, grad_bias_blocks):
-    "Gradients of `_conv_forward`: grad_x (B, L, D); weight and bias gradients per (batch row, time block)."
+def _conv_silu_backward(x, w, bias, grad_out, grad_x, grad_w_blocks, grad_bias_blocks, grad_pre):
+    """Gradients of `_conv_silu_forward`: grad_x (B, L, D); weight and bias gradients per (batch row, time block);
+    grad_pre (threads, _TIME_BLOCK + K - 1, D) is scratch for the pre-activation's gradient."""
     B, L, D = x.shape
     K = w.shape[0]
     blocks = (L + _TIME_BLOCK - 1) // _TIME_BLOCK
     for job in numba.prange(B * blocks):
+        tid = numba.get_thread_id()
         b, start = job // blocks, job % blocks * _TIME_BLOCK
+        end = min(start + _TIME_BLOCK, L)
+        for t in range(start, min(end + K - 1, L)):  # silu'(pre) · grad for the block and the K - 1 steps after it
+            i = t - start
+            for d in range(D): grad_pre[tid, i, d] = bias[d]
+            for k in range(max(0, K - 1 - t), K):
+                for d in range(D): grad_pre[tid, i, d] += w[k, d] * x[b, t - K + 1 + k, d]
+            for d in range(D):
+                s = sigmoid32(grad_pre[tid, i, d])
+                grad_pre[tid, i, d] = grad_out[b, t, d] * s * (np.float32(1.0) + grad_pre[tid, i, d] * (np.float32(1.0) - s))
         grad_w_blocks[job] = 0
         grad_bias_blocks[job] = 0
-        for t in range(start, min(start + _TIME_BLOCK, L)):
-            for d in range(D): grad_bias_blocks[job, d] += grad_out[b, t, d]
+        for t in range(start, end):
+            i = t - start
+            for d in range(D): grad_bias_blocks[job, d] += grad_pre[tid, i, d]
             for k in range(max(0, K - 1 - t), K):
-                for d in range(D): grad_w_blocks[job, k, d] += grad_out[b, t, d] * x[b, t - K + 1 + k, d]
+                for d in range(D): grad_w_blocks[job, k, d] += grad_pre[tid, i, d] * x[b, t - K + 1 + k, d]
             for d in range(D): grad_x[b, t, d] = 0
             for k in range(max(0, K - L + t), K):
-                for d in range(D): grad_x[b, t, d] += grad_out[b, t + K - 1 - k, d] * w[k, d]
+                for d in range(D): grad_x[b, t, d] += grad_pre[tid, i + K - 1 - k, d] * w[k, d]
 
-def _taps(conv_weight): return conv_weight.detach()[:, 0].t().contiguous()  # (D, 1, K) -> (K, D)
-
-def _conv_cpu(x, conv_weight, conv_bias):
-    "Depthwise causal convolution of contiguous x (B, L, D) by the numba kernel (no autograd)."
-    out = torch.empty_like(x)
-    bias = conv_bias.detach() if conv_bias is not None else x.new_zeros(x.shape[-1])
-    _conv_forward(x.detach().numpy(), _taps(conv_weight).numpy(), bias.numpy(), out.numpy())
+def _conv_silu(x, taps, bias, out=None):
+    "silu(causal depthwise convolution) of contiguous float32 x (B, L, D) with taps (K, D) and bias (D,), into `out` if given."
+    out = torch.empty_like(x) if out is None else out
+    with kernel_threads(): _conv_silu_forward(x.numpy(), taps.numpy(), bias.numpy(), out.numpy())
     return out
 
-class ConvBranch(torch.autograd.Function):
-    "Mamba's x branch on CPU, `silu(conv(h @ Wᵀ + b))` for h (B, L, H), keeping only h for the backward."
-    @staticmethod
-    def forward(ctx, h, weight, bias, conv_weight, conv_bias):
-        ctx.save_for_backward(h, weight, bias, conv_weight, conv_bias)
-        return F.silu(_conv_cpu(F.linear(h, weight, bias), conv_weight, conv_bias))
-
-    @staticmethod
-    def backward(ctx, grad_out):
-        h, weight, bias, conv_weight, conv_bias = (t.detach() if t is not None else None for t in ctx.saved_tensors)
-        x = F.linear(h, weight, bias)
-        pre = _conv_cpu(x, conv_weight, conv_bias)
-        sig = torch.sigmoid(pre)
-        grad_pre = pre.mul_(1 - sig).add_(1).mul_(sig).mul_(grad_out)  # silu'(pre) · grad, in pre's memory
-        del sig
-        (B, L, D), K = x.shape, conv_weight.shape[-1]
-        blocks = B * -(-L // _TIME_BLOCK)
-        grad_x, grad_taps, grad_conv_bias = torch.empty_like(x), x.new_empty(blocks, K, D), x.new_empty(blocks, D)
-        _conv_backward(x.numpy(), _taps(conv_weight).numpy(), grad_pre.contiguous().numpy(), grad_x.numpy(),
-                       grad_taps.numpy(), grad_conv_bias.numpy())
-        return (grad_x @ weight, grad_x.flatten(0, -2).T @ h.flatten(0, -2),
-                None if bias is None else grad_x.sum((0, 1)), grad_taps.sum(0).t().unsqueeze(1),
-                None if conv_bias is None else grad_conv_bias.sum(0))
+def _conv_silu_grads(x, taps, bias, grad_out, grad_x):
+    "Gradients of `_conv_silu` for x (written into `grad_x`), the taps and the bias."
+    (B, L, D), K = x.shape, taps.shape[0]
+    blocks = B * -(-L // _TIME_BLOCK)
+    grad_taps, grad_bias = x.new_empty(blocks, K, D), x.new_empty(blocks, D)
+    with kernel_threads() as T:
+        _conv_silu_backward(x.numpy(), taps.numpy(), bias.numpy(), grad_out.numpy(), grad_x.numpy(), grad_taps.numpy(),
+                            grad_bias.numpy(), x.new_empty(T, _TIME_BLOCK + K - 1, D).numpy())
+    return grad_x, grad_taps.sum(0), grad_bias.sum(0)
 
 def causal_conv1d(x, conv_weight, conv_bias):
     "Depthwise causal convolution of x (B, L, D) with an `nn.Conv1d` weight (D, 1, K) and bias, by torch: (B, L, D)."
@@ -309,6 +307,74 @@ def causal_conv1d(x, conv_weight, conv_bias):
     return out[..., :x.shape[1]].mT
 
 # %% ../nbs/02_models.ipynb #49c807a1
+class MambaInnerCPU(torch.autograd.Function):
+    """Mamba's `in_proj` → conv → SiLU → `x_proj` → `dt_proj` → gated selective scan on CPU in float32, as one node
+    (see above). Large buffers are reused in place where one value replaces another: each fresh one costs page
+    faults once tensors outgrow malloc's heap (32 MiB)."""
+    @staticmethod
+    def forward(ctx, h, in_w, in_b, conv_w, conv_b, xproj_w, dt_w, dt_b, A_log, D):
+        h = h.detach().contiguous()
+        p = _PaddedWeights(in_w, in_b, conv_w, conv_b, xproj_w, dt_w, dt_b, A_log, D)
+        x_pre = _linear(h, p.wx, p.bx)
+        x = _conv_silu(x_pre, p.taps, p.conv_b)
+        z = _linear(h, p.wz, p.bz, out=x_pre)
+        xdbl = F.linear(x, p.xproj_w)  # (B, L, dt_rank + 2 d_state): dt's low-rank input, B, C
+        y, ckpt, _ = numba_scan_forward(x, None, xdbl, p.dt_rank, p.dt_wt, p.dt_b, p.At, p.D, z, True)
+        ctx.save_for_backward(h, xdbl, ckpt, in_w, in_b, conv_w, conv_b, xproj_w, dt_w, dt_b, A_log, D)
+        return y[..., :p.dim] if p.pad else y
+
+    @staticmethod
+    def backward(ctx, dy):
+        h, xdbl, ckpt, *weights = ctx.saved_tensors
+        in_w, in_b, conv_w, conv_b = weights[:4]
+        p = _PaddedWeights(*weights)
+        dy = (F.pad(dy, (0, p.pad)) if p.pad else dy).contiguous()
+        x_pre = _linear(h, p.wx, p.bx)
+        x = _conv_silu(x_pre, p.taps, p.conv_b)
+        z = _linear(h, p.wz, p.bz, out=x_pre)
+        dx, _, dz, dxdbl, dAt, dD, ddt_b, ddt_wt = numba_scan_backward(x, None, xdbl, p.dt_rank, p.dt_wt, p.dt_b, p.At,
+                                                                      p.D, z, True, ckpt, dy, dz=z)
+        dx.view(-1, p.dimp).addmm_(dxdbl.view(-1, dxdbl.shape[-1]), p.xproj_w)  # x feeds x_proj and the scan
+        dxproj_w = dxdbl.flatten(0, 1).T @ x.flatten(0, 1)
+        dh = dz @ p.wz
+        dwz = dz.flatten(0, 1).T @ h.flatten(0, 1)
+        dbz = dz.sum((0, 1)) if in_b is not None else None
+        x_pre = _linear(h, p.wx, p.bx, out=dz)
+        dx_pre, dtaps, dconv_b = _conv_silu_grads(x_pre, p.taps, p.conv_b, dx, grad_x=x)
+        dh.view(-1, h.shape[-1]).addmm_(dx_pre.view(-1, p.dimp), p.wx)
+        dwx = dx_pre.flatten(0, 1).T @ h.flatten(0, 1)
+        dbx = dx_pre.sum((0, 1)) if in_b is not None else None
+        cut = lambda t: t[:p.dim]
+        return (dh, torch.cat([cut(dwx), cut(dwz)]), None if in_b is None else torch.cat([cut(dbx), cut(dbz)]),
+                cut(dtaps.T).unsqueeze(1), None if conv_b is None else cut(dconv_b), dxproj_w[:, :p.dim],
+                cut(ddt_wt.T), cut(ddt_b), cut(dAt.T) * -torch.exp(weights[7].detach()), cut(dD))
+
+def _linear(x, weight, bias, out=None):
+    "`F.linear` of a contiguous (B, L, in) `x`, into `out` (B, L, out) if given."
+    out = x.new_empty(*x.shape[:-1], weight.shape[0]) if out is None else out
+    x2, out2 = x.view(-1, x.shape[-1]), out.view(-1, weight.shape[0])
+    if bias is None: torch.mm(x2, weight.T, out=out2)
+    else: torch.addmm(bias, x2, weight.T, out=out2)
+    return out
+
+class _PaddedWeights:
+    "A Mamba block's weights, detached, float32, with the inner channels padded with zeros to a multiple of GROUP."
+    def __init__(self, in_w, in_b, conv_w, conv_b, xproj_w, dt_w, dt_b, A_log, D):
+        self.dim = dim = conv_w.shape[0]
+        self.pad = pad = -dim % GROUP
+        self.dimp, self.dt_rank = dim + pad, dt_w.shape[1]
+        rows = lambda t: F.pad(t.detach().float(), (0, 0) * (t.dim() - 1) + (0, pad)).contiguous() if pad else t.detach().float().contiguous()
+        zeros = conv_w.new_zeros(dim)
+        self.wx, self.wz = rows(in_w[:dim]), rows(in_w[dim:])
+        self.bx, self.bz = (None, None) if in_b is None else (rows(in_b[:dim]), rows(in_b[dim:]))
+        self.taps = rows(conv_w[:, 0]).T.contiguous()                                       # (K, dimp)
+        self.conv_b = rows(conv_b if conv_b is not None else zeros)
+        self.xproj_w = F.pad(xproj_w.detach().float(), (0, pad)).contiguous()               # (dt_rank + 2N, dimp)
+        self.dt_wt = rows(dt_w).T.contiguous()                                              # (dt_rank, dimp)
+        self.dt_b, self.D = rows(dt_b), rows(D)
+        self.At = rows(-torch.exp(A_log.detach().float())).T.contiguous()                   # (N, dimp)
+
+# %% ../nbs/02_models.ipynb #3c6d8aaa
 class Mamba(nn.Module):
     "mamba_ssm's Mamba block (selective SSM with a short causal convolution and a SiLU gate), runnable on CPU."
     def __init__(self, d_model, d_state=16, d_conv=4, expand=2, dt_rank='auto', dt_min=0.001, dt_max=0.1,
@@ -338,26 +404,28 @@ class Mamba(nn.Module):
         self.A_log._no_weight_decay = self.D._no_weight_decay = True
         self.dt_proj.bias._no_reinit = True
 
-    def x_branch(self, hidden_states):
-        "`silu(conv1d(in_proj_x(h)))`: (B, L, d_model) → (B, L, d_inner)."
-        weight, bias = self.in_proj.weight[:self.d_inner], _half(self.in_proj.bias, 0, self.d_inner)
-        if hidden_states.device.type == 'cpu' and hidden_states.dtype in (torch.float32, torch.float64):
-            return ConvBranch.apply(hidden_states, weight, bias, self.conv1d.weight, self.conv1d.bias)
-        x = F.linear(hidden_states, weight, bias)
-        if causal_conv1d_fn is not None and x.is_cuda:
-            return causal_conv1d_fn(x.mT.contiguous(), self.conv1d.weight.squeeze(1), self.conv1d.bias, activation='silu').mT
-        return F.silu(causal_conv1d(x, self.conv1d.weight, self.conv1d.bias))
-
     def forward(self, hidden_states):
         "(B, L, d_model) → (B, L, d_model), causal."
+        if self.fused_cpu(hidden_states):
+            y = MambaInnerCPU.apply(hidden_states, self.in_proj.weight, self.in_proj.bias, self.conv1d.weight, self.conv1d.bias,
+                                    self.x_proj.weight, self.dt_proj.weight, self.dt_proj.bias, self.A_log, self.D)
+            return self.out_proj(y)
         # x and z from the two halves of in_proj, each contiguous in (B, L, d_inner)
         z = F.linear(hidden_states, self.in_proj.weight[self.d_inner:], _half(self.in_proj.bias, 1, self.d_inner))
-        x = self.x_branch(hidden_states)
+        x = F.linear(hidden_states, self.in_proj.weight[:self.d_inner], _half(self.in_proj.bias, 0, self.d_inner))
+        if causal_conv1d_fn is not None and x.is_cuda:
+            x = causal_conv1d_fn(x.mT.contiguous(), self.conv1d.weight.squeeze(1), self.conv1d.bias, activation='silu').mT
+        else: x = F.silu(causal_conv1d(x, self.conv1d.weight, self.conv1d.bias))
         dt, B, C = self.x_proj(x).split([self.dt_rank, self.d_state, self.d_state], dim=-1)
         dt = F.linear(dt, self.dt_proj.weight)  # its bias enters the scan in fp32, before the softplus
         y = selective_scan(x.mT, dt.mT, -torch.exp(self.A_log.float()), B.mT, C.mT, self.D.float(), z=z.mT,
                            delta_bias=self.dt_proj.bias.float(), delta_softplus=True, impl=self.scan_impl)
         return self.out_proj(y.mT)
+
+    def fused_cpu(self, hidden_states):
+        "Whether `forward` runs the fused CPU node: float32 on the CPU with the numba scan."
+        return (hidden_states.device.type == 'cpu' and hidden_states.dtype == self.in_proj.weight.dtype == torch.float32
+                and resolve_scan_impl(self.scan_impl, 'cpu') == 'numba')
 
 def _half(bias, i, size): return None if bias is None else bias[i * size:(i + 1) * size]
 

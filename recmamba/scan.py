@@ -4,7 +4,8 @@
 
 # %% auto #0
 __all__ = ['CHUNK_ELEMENTS', 'GROUP', 'CHECKPOINT_EVERY', 'SCAN_IMPLS', 'check_scan_args', 'selective_scan_ref',
-           'import_mamba_ssm', 'selective_scan_chunked', 'SelectiveScanNumba', 'selective_scan_numba',
+           'import_mamba_ssm', 'chunk_length', 'selective_scan_chunked', 'exp32', 'softplus32', 'sigmoid32',
+           'kernel_threads', 'numba_scan_forward', 'numba_scan_backward', 'SelectiveScanNumba', 'selective_scan_numba',
            'resolve_scan_impl', 'selective_scan']
 
 # %% ../nbs/01_scan.ipynb #f89e74af
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from torch.utils.checkpoint import checkpoint
+from torch.autograd.function import once_differentiable
 
 # %% ../nbs/01_scan.ipynb #81fd4dbb
 def check_scan_args(u, delta, A, B, C, D=None, z=None, delta_bias=None):
@@ -117,38 +118,90 @@ def _mamba_ssm_cuda_scan():
     return None if getattr(interface.selective_scan_cuda, '__recmamba_stub__', False) else interface.selective_scan_fn
 
 # %% ../nbs/01_scan.ipynb #3c1e6166
-CHUNK_ELEMENTS = {'cpu': 2**22, 'cuda': 2**25}  # target size of one chunk's (batch, dim, T, T, N) decay tensor
+CHUNK_ELEMENTS = {'cpu': 2**19, 'cuda': 2**24}  # target size of one chunk's (batch, dim, T, N) tensors
 
-def _chunk_scan(u, delta, A, Bt, Ct, h0):
-    "One chunk: `u`, `delta` (batch, dim, T); `Bt`, `Ct` (batch, T, N); `h0` (batch, dim, N) -> y, final state."
-    T = u.shape[-1]
-    causal = torch.ones(T, T, dtype=torch.bool, device=u.device).tril()
-    # segment[..., t, s] = sum of delta over (s, t]: zero on the diagonal, masked above it
-    segment = delta[..., None].expand(*delta.shape, T).masked_fill(~causal.tril(-1), 0).cumsum(-2)
-    decay = torch.exp((segment[..., None] * A[:, None, None]).masked_fill(~causal[..., None], -math.inf))
-    weights = torch.einsum('bdtsn,btn,bsn->bdts', decay, Ct, Bt)                 # (batch, dim, T, T)
-    du = delta * u
-    decay_from_start = torch.exp(delta.cumsum(-1)[..., None] * A[:, None])      # (batch, dim, T, N)
-    y = (weights @ du[..., None]).squeeze(-1) + torch.einsum('bdtn,btn,bdn->bdt', decay_from_start, Ct, h0)
-    h_end = decay_from_start[:, :, -1] * h0 + torch.einsum('bdsn,bsn,bds->bdn', decay[:, :, -1], Bt, du)
-    return y, h_end
+def _affine_scan(a, b, reverse=False):
+    """Composes the affine steps h -> a_t h + b_t along dim 2 of (batch, dim, T, N) tensors, without autograd:
+    returns (a, b) where step t has absorbed every earlier step (every later one if `reverse`), in log2(T) rounds."""
+    T, span = a.shape[2], 1
+    while span < T:
+        dst, src = (slice(None, T - span), slice(span, None)) if reverse else (slice(span, None), slice(None, T - span))
+        a_new, b_new = torch.empty_like(a), torch.empty_like(b)
+        keep = slice(T - span, None) if reverse else slice(None, span)
+        a_new[:, :, keep], b_new[:, :, keep] = a[:, :, keep], b[:, :, keep]
+        torch.addcmul(b[:, :, dst], a[:, :, dst], b[:, :, src], out=b_new[:, :, dst])
+        torch.mul(a[:, :, dst], a[:, :, src], out=a_new[:, :, dst])
+        a, b, span = a_new, b_new, 2 * span
+    return a, b
+
+def _chunk_states(u, delta, A, Bt, h0):
+    "Decays and every state (batch, dim, T, N) of one chunk that starts from state h0 (batch, dim, N)."
+    decay = torch.exp(delta[..., None] * A[:, None])
+    prod, h = _affine_scan(decay, (delta * u)[..., None] * Bt[:, None])
+    return decay, h.addcmul_(prod, h0[:, :, None])
+
+def _chunk_grads(u, delta, A, Bt, Ct, h0, gy, g_last):
+    """Gradients of one chunk's outputs y and final state (reaching them as `gy`, `g_last`) for its inputs and its
+    starting state: recomputes the states, then runs the adjoint λ_t = g_t + a_{t+1} λ_{t+1} as a reverse scan."""
+    decay, h = _chunk_states(u, delta, A, Bt, h0)
+    g = gy[..., None] * Ct[:, None]                          # the gradient reaching each state through y
+    g[:, :, -1] += g_last
+    lam = _affine_scan(decay.roll(-1, 2), g, reverse=True)[1]   # decay.roll(-1)[t] = a_{t+1}
+    dCt = torch.einsum('bdtn,bdt->btn', h, gy)
+    d_exponent = torch.cat([h0[:, :, None], h[:, :, :-1]], 2).mul_(lam).mul_(decay)  # the gradient reaching delta * A
+    dh0 = lam[:, :, 0] * decay[:, :, 0]
+    del h, decay
+    d_step = torch.einsum('bdtn,btn->bdt', lam, Bt)          # ... reaching delta * u
+    dBt = torch.einsum('bdtn,bdt->btn', lam, delta * u)
+    ddelta = torch.einsum('bdtn,dn->bdt', d_exponent, A).add_(d_step * u)
+    return d_step * delta, ddelta, torch.einsum('bdtn,bdt->dn', d_exponent, delta), dBt, dCt, dh0
+
+class _ChunkedScan(torch.autograd.Function):
+    """The scan of `u`, `delta` (batch, dim, L), `A`, `Bt`, `Ct` (batch, L, N) in chunks of `T` steps -> y (batch, dim, L)
+    and the final state. Keeps its inputs and the state at each chunk boundary; the backward walks the chunks in
+    reverse, recomputing each one's states and handing the state's gradient to the chunk before."""
+    @staticmethod
+    def forward(ctx, u, delta, A, Bt, Ct, T):
+        (batch, dim, L), N = u.shape, A.shape[1]
+        h, starts, y = u.new_zeros(batch, dim, N), [], u.new_empty(batch, dim, L)
+        for t in range(0, L, T):
+            starts.append(h)
+            _, states = _chunk_states(u[..., t:t + T], delta[..., t:t + T], A, Bt[:, t:t + T], h)
+            y[..., t:t + T] = torch.einsum('bdtn,btn->bdt', states, Ct[:, t:t + T])
+            h = states[:, :, -1].clone()
+        ctx.save_for_backward(u, delta, A, Bt, Ct, torch.stack(starts))
+        ctx.T = T
+        return y, h
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, gy, g_last):
+        u, delta, A, Bt, Ct, starts = ctx.saved_tensors
+        T = ctx.T
+        du, ddelta, dBt, dCt, dA = (torch.empty_like(x) for x in (u, delta, Bt, Ct, A))
+        dA.zero_()
+        for k in range(len(starts) - 1, -1, -1):
+            c = slice(k * T, k * T + T)
+            du[..., c], ddelta[..., c], dA_k, dBt[:, c], dCt[:, c], g_last = _chunk_grads(
+                u[..., c], delta[..., c], A, Bt[:, c], Ct[:, c], starts[k], gy[..., c], g_last)
+            dA += dA_k
+        return du, ddelta, dA, dBt, dCt, None
+
+def chunk_length(batch, dim, N, device):
+    "The chunk length `selective_scan_chunked` uses by default: a power of two in 16..256 sized by `CHUNK_ELEMENTS`."
+    target = CHUNK_ELEMENTS.get(torch.device(device).type, CHUNK_ELEMENTS['cpu']) / (batch * dim * N)
+    return min(256, max(16, 2 ** int(math.log2(max(target, 1)))))
 
 def selective_scan_chunked(u, delta, A, B, C, D=None, z=None, delta_bias=None, delta_softplus=False,
                            return_last_state=False, chunk_size=None):
-    "The scan in chunks of `chunk_size` steps (by default sized by `CHUNK_ELEMENTS`), on any device."
+    "The scan as a parallel scan in chunks of `chunk_size` steps (default `chunk_length`), in plain PyTorch on any device."
     check_scan_args(u, delta, A, B, C, D, z, delta_bias)
     dtype_in = u.dtype
     u, delta, A, B, C = _scan_inputs(u, delta, A, B, C, delta_bias, delta_softplus)
     (batch, dim, L), N = u.shape, A.shape[1]
-    T = chunk_size or max(1, int(math.sqrt(CHUNK_ELEMENTS.get(u.device.type, 2**22) / (batch * dim * N))))
-    recompute = torch.is_grad_enabled() and any(t.requires_grad for t in (u, delta, A, B, C))
-    h, ys = u.new_zeros(batch, dim, N), []
-    Bt, Ct = B.transpose(1, 2), C.transpose(1, 2)
-    for start in range(0, L, T):
-        chunk = (u[..., start:start + T], delta[..., start:start + T], A, Bt[:, start:start + T], Ct[:, start:start + T], h)
-        y, h = checkpoint(_chunk_scan, *chunk, use_reentrant=False) if recompute else _chunk_scan(*chunk)
-        ys.append(y)
-    out = _scan_output(torch.cat(ys, -1), u, D, z, dtype_in)
+    T = chunk_size or chunk_length(batch, dim, N, u.device)
+    y, h = _ChunkedScan.apply(u, delta, A, B.transpose(1, 2), C.transpose(1, 2), T)
+    out = _scan_output(y, u, D, z, dtype_in)
     return (out, h) if return_last_state else out
 
 # %% ../nbs/01_scan.ipynb #ebe74fd6
@@ -161,7 +214,7 @@ CHECKPOINT_EVERY = 64  # the forward stores the state every this many steps for 
 _jit = dict(fastmath={'reassoc', 'contract', 'nsz', 'arcp'}, error_model='numpy', cache=True)
 
 @numba.njit(inline='always', **_jit)
-def _exp(x):
+def exp32(x):
     "exp of a float32 that vectorises: 2**n * p(r) with x = n ln2 + r, |r| <= ln2/2."
     n = np.floor(x * np.float32(1.4426950408889634) + np.float32(0.5))
     n = min(max(n, np.float32(-126.0)), np.float32(127.0))
@@ -180,9 +233,9 @@ def _exp(x):
     return np.float32(np.inf) if x > np.float32(88.72) else e
 
 @numba.njit(inline='always', **_jit)
-def _softplus(x):
+def softplus32(x):
     "log(1 + e^x) = max(x, 0) + log1p(e^-|x|), log1p(y) = 2 atanh(y / (2 + y)) by its series (y / (2 + y) <= 1/3)."
-    y = _exp(-abs(x))
+    y = exp32(-abs(x))
     s = y / (np.float32(2.0) + y)
     s2 = s * s
     p = np.float32(1 / 15)
@@ -197,15 +250,26 @@ def _softplus(x):
 
 
 @numba.njit(inline='always', **_jit)
-def _sigmoid(x):
-    return np.float32(1.0) / (np.float32(1.0) + _exp(-x))
+def sigmoid32(x):
+    return np.float32(1.0) / (np.float32(1.0) + exp32(-x))
 
 # %% ../nbs/01_scan.ipynb #a5b8ba49
+@numba.njit(inline='always', **_jit)
+def _project_step(xdbl, R, Wdt, bias, b, t, gi, x, tid):
+    "x[tid] = xdbl[b, t, :R] @ Wdt + bias for channel group gi: the step before the softplus, from its low-rank input."
+    for g in range(GROUP):
+        x[tid, g] = bias[gi, g]
+    for r in range(R):
+        w = xdbl[b, t, r]
+        for g in range(GROUP):
+            x[tid, g] += w * Wdt[r, gi, g]
+
 @numba.njit(parallel=True, **_jit)
-def _scan_fwd(u, delta, bias, softplus, At, Bm, Cm, Dv, z, has_z, K, out, ckpt, last, h, dts, dus, y):
+def _scan_fwd(u, delta, xdbl, R, Wdt, bias, softplus, At, Dv, z, has_z, K, out, ckpt, last, h, xs, dts, dus, y):
     """Forward over grouped arrays: u, delta, z, out (batch, L, groups, GROUP); bias, Dv (groups, GROUP); At (N, groups,
-    GROUP); Bm, Cm (batch, L, N). Writes out, the state before every K-th step to ckpt (batch, L/K, N, groups, GROUP)
-    and the final state to last (batch, N, groups, GROUP); h, dts, dus, y are per-thread scratch."""
+    GROUP); xdbl (batch, L, R + 2N) holds the low-rank step input (columns :R), B (R:R+N) and C (R+N:); Wdt (R, groups,
+    GROUP). Writes out, the state before every K-th step to ckpt (batch, L/K, N, groups, GROUP) and the final state to
+    last (batch, N, groups, GROUP); h, xs, dts, dus, y are per-thread scratch."""
     batch, L, groups = u.shape[:3]
     N = At.shape[0]
     for item in prange(batch * groups):
@@ -219,22 +283,27 @@ def _scan_fwd(u, delta, bias, softplus, At, Bm, Cm, Dv, z, has_z, K, out, ckpt, 
                 for g in range(GROUP):
                     ckpt[b, t0 // K, n, gi, g] = h[tid, n, g]
             for t in range(t0, min(L, t0 + K)):
+                if R == 0:  # the step computed in registers (a round trip through scratch costs 30%)
+                    for g in range(GROUP):
+                        x = delta[b, t, gi, g] + bias[gi, g]
+                        dts[tid, g] = softplus32(x) if softplus else x
+                else:
+                    _project_step(xdbl, R, Wdt, bias, b, t, gi, xs, tid)
+                    for g in range(GROUP):
+                        dts[tid, g] = softplus32(xs[tid, g]) if softplus else xs[tid, g]
                 for g in range(GROUP):
-                    x = delta[b, t, gi, g] + bias[gi, g]
-                    dtg = _softplus(x) if softplus else x
-                    dts[tid, g] = dtg
-                    dus[tid, g] = dtg * u[b, t, gi, g]
+                    dus[tid, g] = dts[tid, g] * u[b, t, gi, g]
                     y[tid, g] = Dv[gi, g] * u[b, t, gi, g]
                 for n in range(N):
-                    bn, cn = Bm[b, t, n], Cm[b, t, n]
+                    bn, cn = xdbl[b, t, R + n], xdbl[b, t, R + N + n]
                     for g in range(GROUP):
-                        hv = _exp(dts[tid, g] * At[n, gi, g]) * h[tid, n, g] + dus[tid, g] * bn
+                        hv = exp32(dts[tid, g] * At[n, gi, g]) * h[tid, n, g] + dus[tid, g] * bn
                         h[tid, n, g] = hv
                         y[tid, g] += hv * cn
                 if has_z:
                     for g in range(GROUP):
                         zg = z[b, t, gi, g]
-                        out[b, t, gi, g] = y[tid, g] * zg * _sigmoid(zg)
+                        out[b, t, gi, g] = y[tid, g] * zg * sigmoid32(zg)
                 else:
                     for g in range(GROUP):
                         out[b, t, gi, g] = y[tid, g]
@@ -244,110 +313,175 @@ def _scan_fwd(u, delta, bias, softplus, At, Bm, Cm, Dv, z, has_z, K, out, ckpt, 
 
 # %% ../nbs/01_scan.ipynb #4ec86157
 @numba.njit(parallel=True, **_jit)
-def _scan_bwd(u, delta, bias, softplus, At, Bm, Cm, Dv, z, has_z, dout, dlast, ckpt, K,
-              du, ddelta, dz, dA, dD, dbias, dB, dC, dA_b, dD_b, dbias_b, dB_g, dC_g,
-              hs, decay, dts, dsig, ys, lam, a_next, gy, du_acc, ddt_acc):
-    """Backward of `_scan_fwd` (same layouts). Writes du, ddelta, dz; dA (N, groups, GROUP), dD, dbias (groups, GROUP);
-    dB, dC (batch, L, N). dA_b, dD_b, dbias_b (per batch row) and dB_g, dC_g (per channel group) hold partial sums,
-    reduced at the end in a fixed order so that the result does not depend on the scheduling; the rest is scratch."""
+def _scan_bwd(u, delta, xdbl, R, Wdt, bias, softplus, At, Dv, z, has_z, dout, dlast, ckpt, K, splits,
+              du, ddelta, dz, dxdbl, dA_b, dD_b, dbias_b, dWdt_b,
+              hs, decay, dts, dsig, ys, lam, a_next, xs, gy, du_acc, ddt_acc):
+    """Backward of `_scan_fwd` (same layouts). Writes du, dz (which may be z itself: z[t] is read before dz[t] is
+    written), ddelta (R = 0) and, per split s of the channel groups, dxdbl[s] (splits, batch, L, R + 2N): the gradients of
+    the low-rank step input, B and C summed over the split's channels. dA_b (batch, N, groups, GROUP), dD_b, dbias_b
+    (batch, groups, GROUP) and dWdt_b (batch, R, groups, GROUP) get per-batch-row sums; the rest is per-thread scratch."""
     batch, L, groups = u.shape[:3]
-    N = At.shape[0]
-    for item in prange(batch * groups):
+    N, M = At.shape[0], xdbl.shape[2]
+    per_split = (groups + splits - 1) // splits
+    for item in prange(batch * splits):
         tid = numba.get_thread_id()
-        b, gi = item // groups, item % groups
-        for n in range(N):
+        b, s = item // splits, item % splits
+        g0, g1 = s * per_split, min(groups, s * per_split + per_split)
+        for gi in range(g0, g1):
+            for n in range(N):
+                for g in range(GROUP):
+                    lam[tid, gi - g0, n, g] = dlast[b, n, gi, g]
+                    a_next[tid, gi - g0, n, g] = 1
+                    dA_b[b, n, gi, g] = 0
             for g in range(GROUP):
-                lam[tid, n, g] = dlast[b, n, gi, g]
-                a_next[tid, n, g] = 1
-                dA_b[b, n, gi, g] = 0
-        for g in range(GROUP):
-            dD_b[b, gi, g] = 0
-            dbias_b[b, gi, g] = 0
+                dD_b[b, gi, g] = 0
+                dbias_b[b, gi, g] = 0
+            for r in range(R):
+                for g in range(GROUP):
+                    dWdt_b[b, r, gi, g] = 0
         for k in range((L + K - 1) // K - 1, -1, -1):
             t0, t1 = k * K, min(L, k * K + K)
-            for n in range(N):  # recompute the block's steps, states (hs[i + 1] after step t0 + i), decays and outputs
-                for g in range(GROUP):
-                    hs[tid, 0, n, g] = ckpt[b, k, n, gi, g]
             for t in range(t0, t1):
-                i = t - t0
-                for g in range(GROUP):
-                    x = delta[b, t, gi, g] + bias[gi, g]
-                    dts[tid, i, g] = _softplus(x) if softplus else x
-                    dsig[tid, i, g] = _sigmoid(x) if softplus else np.float32(1.0)
-                    ys[tid, i, g] = Dv[gi, g] * u[b, t, gi, g]
-                for n in range(N):
-                    bn, cn = Bm[b, t, n], Cm[b, t, n]
+                for m in range(M):
+                    dxdbl[s, b, t, m] = 0
+            for gi in range(g0, g1):
+                j = gi - g0
+                for n in range(N):  # recompute the block's steps, states (hs[i + 1] after step t0 + i), decays and outputs
                     for g in range(GROUP):
-                        a = _exp(dts[tid, i, g] * At[n, gi, g])
-                        hv = a * hs[tid, i, n, g] + dts[tid, i, g] * u[b, t, gi, g] * bn
-                        decay[tid, i, n, g] = a
-                        hs[tid, i + 1, n, g] = hv
-                        ys[tid, i, g] += hv * cn
-            for t in range(t1 - 1, t0 - 1, -1):
-                i = t - t0
-                for g in range(GROUP):
-                    if has_z:  # out = y * silu(z)
-                        zg = z[b, t, gi, g]
-                        sig = _sigmoid(zg)
-                        dz[b, t, gi, g] = dout[b, t, gi, g] * ys[tid, i, g] * sig * (np.float32(1.0) + zg * (np.float32(1.0) - sig))
-                        gy[tid, g] = dout[b, t, gi, g] * zg * sig
+                        hs[tid, 0, n, g] = ckpt[b, k, n, gi, g]
+                for t in range(t0, t1):
+                    i = t - t0
+                    if R == 0:
+                        for g in range(GROUP):
+                            x = delta[b, t, gi, g] + bias[gi, g]
+                            dts[tid, i, g] = softplus32(x) if softplus else x
+                            dsig[tid, i, g] = sigmoid32(x) if softplus else np.float32(1.0)
                     else:
-                        gy[tid, g] = dout[b, t, gi, g]
-                    du_acc[tid, g] = gy[tid, g] * Dv[gi, g]
-                    ddt_acc[tid, g] = 0
-                    dD_b[b, gi, g] += gy[tid, g] * u[b, t, gi, g]
-                for n in range(N):
-                    bn, cn = Bm[b, t, n], Cm[b, t, n]
-                    sum_dB, sum_dC = np.float32(0.0), np.float32(0.0)
+                        _project_step(xdbl, R, Wdt, bias, b, t, gi, xs, tid)
+                        for g in range(GROUP):
+                            dts[tid, i, g] = softplus32(xs[tid, g]) if softplus else xs[tid, g]
+                            dsig[tid, i, g] = sigmoid32(xs[tid, g]) if softplus else np.float32(1.0)
                     for g in range(GROUP):
-                        dtg, ug = dts[tid, i, g], u[b, t, gi, g]
-                        l = lam[tid, n, g] * a_next[tid, n, g] + gy[tid, g] * cn
-                        lam[tid, n, g] = l
-                        a = decay[tid, i, n, g]
-                        a_next[tid, n, g] = a
-                        sum_dC += gy[tid, g] * hs[tid, i + 1, n, g]
-                        sum_dB += l * dtg * ug
-                        d_exponent = l * hs[tid, i, n, g] * a  # the gradient reaching dt * A
-                        ddt_acc[tid, g] += d_exponent * At[n, gi, g] + l * ug * bn
-                        dA_b[b, n, gi, g] += d_exponent * dtg
-                        du_acc[tid, g] += l * dtg * bn
-                    dB_g[gi, b, t, n] = sum_dB
-                    dC_g[gi, b, t, n] = sum_dC
-                for g in range(GROUP):
-                    du[b, t, gi, g] = du_acc[tid, g]
-                    dx = ddt_acc[tid, g] * dsig[tid, i, g]
-                    ddelta[b, t, gi, g] = dx
-                    dbias_b[b, gi, g] += dx
-    # reduce the per-group dB, dC and the per-row dA, dD, dbias in a fixed order (deterministic)
-    for bt in prange(batch * L):
-        b, t = bt // L, bt % L
-        for n in range(N):
-            sB, sC = np.float32(0.0), np.float32(0.0)
-            for gi in range(groups):
-                sB += dB_g[gi, b, t, n]
-                sC += dC_g[gi, b, t, n]
-            dB[b, t, n] = sB
-            dC[b, t, n] = sC
-    for gi in prange(groups):
-        for n in range(N):
-            for g in range(GROUP):
-                s = np.float32(0.0)
-                for b in range(batch):
-                    s += dA_b[b, n, gi, g]
-                dA[n, gi, g] = s
-        for g in range(GROUP):
-            sD, sb = np.float32(0.0), np.float32(0.0)
-            for b in range(batch):
-                sD += dD_b[b, gi, g]
-                sb += dbias_b[b, gi, g]
-            dD[gi, g] = sD
-            dbias[gi, g] = sb
+                        ys[tid, i, g] = Dv[gi, g] * u[b, t, gi, g]
+                    for n in range(N):
+                        bn, cn = xdbl[b, t, R + n], xdbl[b, t, R + N + n]
+                        for g in range(GROUP):
+                            a = exp32(dts[tid, i, g] * At[n, gi, g])
+                            hv = a * hs[tid, i, n, g] + dts[tid, i, g] * u[b, t, gi, g] * bn
+                            decay[tid, i, n, g] = a
+                            hs[tid, i + 1, n, g] = hv
+                            ys[tid, i, g] += hv * cn
+                for t in range(t1 - 1, t0 - 1, -1):
+                    i = t - t0
+                    for g in range(GROUP):
+                        if has_z:  # out = y * silu(z)
+                            zg = z[b, t, gi, g]
+                            sig = sigmoid32(zg)
+                            gy[tid, g] = dout[b, t, gi, g] * zg * sig
+                            dz[b, t, gi, g] = dout[b, t, gi, g] * ys[tid, i, g] * sig * (np.float32(1.0) + zg * (np.float32(1.0) - sig))
+                        else:
+                            gy[tid, g] = dout[b, t, gi, g]
+                        du_acc[tid, g] = gy[tid, g] * Dv[gi, g]
+                        ddt_acc[tid, g] = 0
+                        dD_b[b, gi, g] += gy[tid, g] * u[b, t, gi, g]
+                    for n in range(N):
+                        bn, cn = xdbl[b, t, R + n], xdbl[b, t, R + N + n]
+                        sum_dB, sum_dC = np.float32(0.0), np.float32(0.0)
+                        for g in range(GROUP):
+                            dtg, ug = dts[tid, i, g], u[b, t, gi, g]
+                            l = lam[tid, j, n, g] * a_next[tid, j, n, g] + gy[tid, g] * cn
+                            lam[tid, j, n, g] = l
+                            a = decay[tid, i, n, g]
+                            a_next[tid, j, n, g] = a
+                            sum_dC += gy[tid, g] * hs[tid, i + 1, n, g]
+                            sum_dB += l * dtg * ug
+                            d_exponent = l * hs[tid, i, n, g] * a  # the gradient reaching dt * A
+                            ddt_acc[tid, g] += d_exponent * At[n, gi, g] + l * ug * bn
+                            dA_b[b, n, gi, g] += d_exponent * dtg
+                            du_acc[tid, g] += l * dtg * bn
+                        dxdbl[s, b, t, R + n] += sum_dB
+                        dxdbl[s, b, t, R + N + n] += sum_dC
+                    for g in range(GROUP):
+                        du[b, t, gi, g] = du_acc[tid, g]
+                        dx = ddt_acc[tid, g] * dsig[tid, i, g]
+                        ddt_acc[tid, g] = dx
+                        dbias_b[b, gi, g] += dx
+                    if R == 0:
+                        for g in range(GROUP):
+                            ddelta[b, t, gi, g] = ddt_acc[tid, g]
+                    else:
+                        for r in range(R):
+                            w, acc = xdbl[b, t, r], np.float32(0.0)
+                            for g in range(GROUP):
+                                acc += ddt_acc[tid, g] * Wdt[r, gi, g]
+                                dWdt_b[b, r, gi, g] += ddt_acc[tid, g] * w
+                            dxdbl[s, b, t, r] += acc
 
 # %% ../nbs/01_scan.ipynb #c2b8d27d
 def _grouped(t):
     "The numpy view of a contiguous float32 tensor with its last axis split into groups of GROUP channels."
-    return t.numpy().reshape(*t.shape[:-1], -1, GROUP)
+    return t.numpy().reshape(*t.shape[:-1], t.shape[-1] // GROUP, GROUP)
 
+def _scratch(*shape):
+    "Kernel scratch as a torch tensor's numpy view, so torch's allocator (and the benchmark's memory count) sees it."
+    return torch.empty(shape).numpy()
+
+def _unused(): return np.zeros((1, 1, 1, GROUP), np.float32)  # stands in for an absent optional array
+
+@contextlib.contextmanager
+def kernel_threads():
+    "Run numba's parallel loops on at most torch's thread count, one item at a time; keep torch's thread count as it was."
+    torch_threads = torch.get_num_threads()
+    before = numba.get_num_threads()  # numba's first call starts its OpenMP threads and resets torch's (shared) count
+    numba.set_num_threads(max(1, min(torch_threads, numba.config.NUMBA_NUM_THREADS)))
+    try:
+        with numba.parallel_chunksize(1): yield numba.config.NUMBA_NUM_THREADS
+    finally:
+        numba.set_num_threads(before)
+        if torch.get_num_threads() != torch_threads: torch.set_num_threads(torch_threads)
+
+def numba_scan_forward(u, delta, xdbl, dt_rank, dt_weight, delta_bias, A, D, z, softplus):
+    """The forward kernel on float32 tensors in its layout: `u`, `delta`, `z` (batch, L, dim) contiguous, dim a multiple
+    of GROUP (`delta` None when `dt_rank` > 0, `z` None without the gate); `xdbl` (batch, L, dt_rank + 2N) contiguous,
+    the step's low-rank input, B and C side by side; `dt_weight` (dt_rank, dim), `delta_bias`, `D` (dim,), `A` (N, dim).
+    Returns the output (batch, L, dim), the checkpointed states and the last state (batch, N, dim)."""
+    (batch, L, dim), (N, K) = u.shape, (A.shape[0], CHECKPOINT_EVERY)
+    out, ckpt, last = torch.empty_like(u), u.new_empty(batch, (L + K - 1) // K, N, dim), u.new_empty(batch, N, dim)
+    with kernel_threads() as T:
+        _scan_fwd(_grouped(u), _unused() if delta is None else _grouped(delta), xdbl.numpy(), dt_rank,
+                  _grouped(dt_weight) if dt_rank else _unused()[0], _grouped(delta_bias), softplus, _grouped(A), _grouped(D),
+                  _unused() if z is None else _grouped(z), z is not None, K, _grouped(out), _grouped(ckpt), _grouped(last),
+                  _scratch(T, N, GROUP), *(_scratch(T, GROUP) for _ in range(4)))
+    return out, ckpt, last
+
+def numba_scan_backward(u, delta, xdbl, dt_rank, dt_weight, delta_bias, A, D, z, softplus, ckpt, dout, dlast=None, dz=None):
+    """Gradients by the backward kernel, in `numba_scan_forward`'s layouts: du, ddelta (None when `dt_rank` > 0),
+    dz (written into `dz` if given, which may be `z` itself), dxdbl, dA (N, dim), dD, ddelta_bias (dim,) and
+    ddt_weight (dt_rank, dim). The dB, dC and low-rank sums over channels run over `splits` ranges of channel groups,
+    one work item per batch row and range (more ranges when the batch is small for the threads), each range into
+    its own (batch, L, dt_rank + 2N) buffer, added in a fixed order."""
+    (batch, L, dim), (N, K) = u.shape, (A.shape[0], CHECKPOINT_EVERY)
+    if ckpt.shape[1] != (L + K - 1) // K: raise RuntimeError('CHECKPOINT_EVERY changed between the forward and the backward')
+    groups = dim // GROUP
+    if dlast is None: dlast = u.new_zeros(batch, N, dim)
+    dz = (None if z is None else torch.empty_like(z)) if dz is None else dz
+    du, ddelta = torch.empty_like(u), torch.empty_like(u) if dt_rank == 0 else None
+    dA_b, dD_b, dbias_b = u.new_empty(batch, N, dim), u.new_empty(batch, dim), u.new_empty(batch, dim)
+    dWdt_b = u.new_empty(batch, dt_rank, dim)
+    with kernel_threads() as T:
+        splits = min(groups, -(-2 * numba.get_num_threads() // batch))
+        dxdbl = xdbl.new_empty(splits, *xdbl.shape)
+        _scan_bwd(_grouped(u), _unused() if delta is None else _grouped(delta), xdbl.numpy(), dt_rank,
+                  _grouped(dt_weight) if dt_rank else _unused()[0], _grouped(delta_bias), softplus, _grouped(A), _grouped(D),
+                  _unused() if z is None else _grouped(z), z is not None, _grouped(dout), _grouped(dlast), _grouped(ckpt), K,
+                  splits, _grouped(du), _unused() if ddelta is None else _grouped(ddelta), _unused() if dz is None else _grouped(dz),
+                  dxdbl.numpy(), _grouped(dA_b), _grouped(dD_b), _grouped(dbias_b), _grouped(dWdt_b),
+                  _scratch(T, K + 1, N, GROUP), _scratch(T, K, N, GROUP), *(_scratch(T, K, GROUP) for _ in range(3)),
+                  *(_scratch(T, groups, N, GROUP) for _ in range(2)), *(_scratch(T, GROUP) for _ in range(4)))
+    return (du, ddelta, dz, dxdbl[0] if splits == 1 else dxdbl.sum(0), dA_b.sum(0), dD_b.sum(0), dbias_b.sum(0),
+            dWdt_b.sum(0))
+
+# %% ../nbs/01_scan.ipynb #d437d634
 def _channels_last(x, pad):
     "(batch, dim, L) -> contiguous float32 (batch, L, dim + pad); no copy when x is a transposed float32 (batch, L, dim)."
     x = x.detach().transpose(1, 2).to(torch.float32)
@@ -357,66 +491,38 @@ def _per_channel(x, pad, dim):
     "A (dim,) parameter as float32 (dim + pad,), zeros where it is None."
     return F.pad(x.detach().float(), (0, pad)) if x is not None else torch.zeros(dim + pad)
 
-def _scratch(*shape): return np.empty(shape, np.float32)
-
-@contextlib.contextmanager
-def _kernel_threads():
-    "Run numba's parallel loops on at most torch's thread count, handing out one item at a time."
-    before = numba.get_num_threads()
-    numba.set_num_threads(max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS)))
-    try:
-        with numba.parallel_chunksize(1): yield numba.config.NUMBA_NUM_THREADS
-    finally: numba.set_num_threads(before)
-
 class SelectiveScanNumba(torch.autograd.Function):
     "The fused CPU scan: forward and backward by the numba kernels; returns (out, last_state)."
     @staticmethod
     def forward(ctx, u, delta, A, B, C, D, z, delta_bias, delta_softplus):
         (batch, dim, L), N = u.shape, A.shape[1]
-        pad, K = -dim % GROUP, CHECKPOINT_EVERY
+        pad = -dim % GROUP
         u_, delta_ = _channels_last(u, pad), _channels_last(delta, pad)
         bias, Dv = _per_channel(delta_bias, pad, dim), _per_channel(D, pad, dim)
         At = F.pad(A.detach().float().T, (0, pad)).contiguous()
-        Bm, Cm = (x.detach().transpose(1, 2).float().contiguous() for x in (B, C))
-        z_ = _channels_last(z, pad) if z is not None else u_.new_empty(1, 1, GROUP)
-        out, ckpt = torch.empty_like(u_), u_.new_empty(batch, (L + K - 1) // K, N, dim + pad)
-        last = u_.new_empty(batch, N, dim + pad)
-        with _kernel_threads() as T:
-            _scan_fwd(_grouped(u_), _grouped(delta_), _grouped(bias), bool(delta_softplus), _grouped(At), Bm.numpy(),
-                      Cm.numpy(), _grouped(Dv), _grouped(z_), z is not None, K, _grouped(out), _grouped(ckpt), _grouped(last),
-                      _scratch(T, N, GROUP), _scratch(T, GROUP), _scratch(T, GROUP), _scratch(T, GROUP))
-        ctx.save_for_backward(u_, delta_, bias, At, Bm, Cm, Dv, z_, ckpt)
-        ctx.options = dim, pad, K, z is not None, D is not None, delta_bias is not None, bool(delta_softplus)
+        BC = torch.cat([B.detach().transpose(1, 2), C.detach().transpose(1, 2)], -1).float().contiguous()  # (batch, L, 2N)
+        z_ = _channels_last(z, pad) if z is not None else None
+        out, ckpt, last = numba_scan_forward(u_, delta_, BC, 0, None, bias, At, Dv, z_, bool(delta_softplus))
+        ctx.save_for_backward(u_, delta_, BC, bias, At, Dv, z_, ckpt)
+        ctx.options = dim, pad, D is not None, delta_bias is not None, bool(delta_softplus)
         ctx.dtypes = [None if t is None else t.dtype for t in (u, delta, A, B, C, D, z, delta_bias)]
         ctx.set_materialize_grads(False)
         return out[..., :dim].transpose(1, 2).to(u.dtype), last[..., :dim].transpose(1, 2)
 
     @staticmethod
     def backward(ctx, dout, dlast):
-        u_, delta_, bias, At, Bm, Cm, Dv, z_, ckpt = ctx.saved_tensors
-        dim, pad, K, has_z, has_D, has_bias, softplus = ctx.options
-        (batch, L, dimp), N = u_.shape, At.shape[0]
-        groups = dimp // GROUP
+        u_, delta_, BC, bias, At, Dv, z_, ckpt = ctx.saved_tensors
+        dim, pad, has_D, has_bias, softplus = ctx.options
+        N = At.shape[0]
         dout_ = _channels_last(dout, pad) if dout is not None else torch.zeros_like(u_)
-        dlast_ = (F.pad(dlast.detach().float().transpose(1, 2), (0, pad)).contiguous() if dlast is not None
-                  else u_.new_zeros(batch, N, dimp))
-        du, ddelta = torch.empty_like(u_), torch.empty_like(u_)
-        dz = torch.empty_like(u_) if has_z else u_.new_empty(1, 1, GROUP)
-        dA, dD, dbias = u_.new_empty(N, dimp), u_.new_empty(dimp), u_.new_empty(dimp)
-        dB, dC = u_.new_empty(batch, L, N), u_.new_empty(batch, L, N)
-        with _kernel_threads() as T:
-            _scan_bwd(_grouped(u_), _grouped(delta_), _grouped(bias), softplus, _grouped(At), Bm.numpy(), Cm.numpy(),
-                      _grouped(Dv), _grouped(z_), has_z, _grouped(dout_), _grouped(dlast_), _grouped(ckpt), K,
-                      _grouped(du), _grouped(ddelta), _grouped(dz), _grouped(dA), _grouped(dD), _grouped(dbias),
-                      dB.numpy(), dC.numpy(), _scratch(batch, N, groups, GROUP), _scratch(batch, groups, GROUP),
-                      _scratch(batch, groups, GROUP), _scratch(groups, batch, L, N), _scratch(groups, batch, L, N),
-                      _scratch(T, K + 1, N, GROUP), _scratch(T, K, N, GROUP), _scratch(T, K, GROUP), _scratch(T, K, GROUP),
-                      _scratch(T, K, GROUP), _scratch(T, N, GROUP), _scratch(T, N, GROUP), *(_scratch(T, GROUP) for _ in range(3)))
+        dlast_ = F.pad(dlast.detach().float().transpose(1, 2), (0, pad)).contiguous() if dlast is not None else None
+        du, ddelta, dz, dBC, dA, dD, dbias, _ = numba_scan_backward(u_, delta_, BC, 0, None, bias, At, Dv, z_, softplus,
+                                                                    ckpt, dout_, dlast_)
         back = lambda x, dtype: x[..., :dim].transpose(1, 2).to(dtype)
         t = ctx.dtypes
-        return (back(du, t[0]), back(ddelta, t[1]), dA[:, :dim].T.to(t[2]), dB.transpose(1, 2).to(t[3]),
-                dC.transpose(1, 2).to(t[4]), dD[:dim].to(t[5]) if has_D else None, back(dz, t[6]) if has_z else None,
-                dbias[:dim].to(t[7]) if has_bias else None, None)
+        return (back(du, t[0]), back(ddelta, t[1]), dA[:, :dim].T.to(t[2]), dBC[..., :N].transpose(1, 2).to(t[3]),
+                dBC[..., N:].transpose(1, 2).to(t[4]), dD[:dim].to(t[5]) if has_D else None,
+                back(dz, t[6]) if dz is not None else None, dbias[:dim].to(t[7]) if has_bias else None, None)
 
 def selective_scan_numba(u, delta, A, B, C, D=None, z=None, delta_bias=None, delta_softplus=False,
                          return_last_state=False):
