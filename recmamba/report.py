@@ -5,11 +5,11 @@
 # %% auto #0
 __all__ = ['REPORT_METRICS', 'MODEL_ORDER', 'COLORS', 'PLOTLY_MIME', 'CHROMIUM_ARGS', 'experiment_table', 'learning_curves',
            'validation_curves', 'rank_distribution', 'metric_columns', 'results_table', 'best_marks', 'results_html',
-           'results_text', 'accuracy_figure', 'efficiency_figure', 'datasets_figure', 'write_plotly_js',
+           'results_text', 'accuracy_figure', 'efficiency_figure', 'datasets_figure', 'write_public', 'write_plotly_js',
            'render_notebook', 'bench_reports', 'build_report', 'check_pages', 'check_page', 'expected_figures',
            'report_arguments', 'report_main', 'list_sweeps', 'Explorer']
 
-# %% ../nbs/07_report.ipynb #f13c7bb3
+# %% ../nbs/07_report.ipynb #b1603fed
 import argparse, contextlib, html, json, math, os, shutil, sys, tempfile, time
 from pathlib import Path
 
@@ -19,7 +19,7 @@ import pandas as pd
 from .evaluate import CUTOFFS, METRICS, atomic_write
 from .sweep import EXPERIMENT_FILE, Experiment, SweepError, read_state, summarize, sweep_dir, write_summary
 
-# %% ../nbs/07_report.ipynb #1f909beb
+# %% ../nbs/07_report.ipynb #74066f4a
 REPORT_METRICS = [f'{m}@{k}' for m in METRICS for k in CUTOFFS if k in (5, 10, 20)]
 MODEL_ORDER = ('sasrec', 'linrec', 'mamba', 'pop', 'repeat', 'random')
 COLORS = dict(sasrec='#1f77b4', linrec='#2ca02c', mamba='#d62728', pop='#7f7f7f', repeat='#9467bd', random='#bcbd22')
@@ -83,7 +83,7 @@ def rank_distribution(exp):
     fig.update_layout(title=f'Test ranks ({_label(exp)} on {exp.info["dataset"]})', barmode='group', height=400)
     return fig
 
-# %% ../nbs/07_report.ipynb #eade2e86
+# %% ../nbs/07_report.ipynb #1034f2d0
 def metric_columns(frame):
     "(mode, metric) pairs present in a summary frame, modes in their order of appearance."
     modes = list(dict.fromkeys(c.split(' ')[0] for c in frame.columns if ' ' in c and c.split(' ')[1] in REPORT_METRICS))
@@ -105,27 +105,28 @@ def best_marks(table):
     means = table.xs('mean', axis=1, level=2)
     return means.eq(means.groupby(level=[0, 1]).transform('max'))
 
-# %% ../nbs/07_report.ipynb #46b18ef2
+# %% ../nbs/07_report.ipynb #303ada20
 def _cell(mean, std, html_=False):
     "'mean ± std' (std left out for a single seed); in HTML the std is small print."
     if mean is None or (isinstance(mean, float) and math.isnan(mean)): return '–'
     if std is None or math.isnan(std): return f'{mean:.4f}'
     return f'{mean:.4f}<span class="sd"> ±{std:.3f}</span>' if html_ else f'{mean:.4f} ± {std:.4f}'
 
-def _mode_label(mode, frame):
-    if mode == 'full': return 'full ranking (all items)'
+def _mode_label(mode, frame, items=None):
+    if mode == 'full': return f'full ranking (all {items:,} items)' if items else 'full ranking (all items)'
     neg = frame.loc[frame['eval_mode'] == mode, 'neg_samples'].dropna().unique() if 'neg_samples' in frame else []
     return f'{mode}: target + {", ".join(f"{int(n):,}" for n in neg)} negatives' if len(neg) else mode
 
-def results_html(table, frame):
-    "The results table as HTML, one <table> per dataset; best means of each (dataset, maxlen) block in bold."
+def results_html(table, frame, items=None):
+    "The results table as HTML, one <table> per dataset; best means of each (dataset, maxlen) block in bold. `items`: dataset → item count."
     if table.empty: return '<p class="note">No finished runs yet.</p>'
     marks, parts = best_marks(table), []
     pairs = [c[:2] for c in table.columns if c[2] == 'mean']
     modes = list(dict.fromkeys(p[0] for p in pairs))
     for dataset in dict.fromkeys(table.index.get_level_values(0)):
         head = ['<tr><th rowspan="2">maxlen</th><th rowspan="2">model</th><th rowspan="2">seeds</th>'
-                + ''.join(f'<th colspan="{sum(p[0] == m for p in pairs)}" class="mode">{html.escape(_mode_label(m, frame))}</th>' for m in modes) + '</tr>',
+                + ''.join(f'<th colspan="{sum(p[0] == m for p in pairs)}" class="mode">{html.escape(_mode_label(m, frame, (items or {}).get(dataset)))}</th>'
+                          for m in modes) + '</tr>',
                 '<tr>' + ''.join(f'<th>{m}</th>' for _, m in pairs) + '</tr>']
         body = []
         sub = table.loc[dataset]
@@ -160,7 +161,7 @@ def results_text(table, frame):
                      + (f'{t:>9.1f} {mem:>8.0f}' if not math.isnan(t) else f"{'–':>9s} {'–':>8s}"))
     return '\n'.join(lines)
 
-# %% ../nbs/07_report.ipynb #edb0c539
+# %% ../nbs/07_report.ipynb #9887e5ee
 def _xaxis(fig, maxlens):
     fig.update_xaxes(type='log', tickvals=maxlens, ticktext=[f'{L:,}' for L in maxlens], title_text='maxlen (history length)')
 
@@ -211,7 +212,7 @@ def datasets_figure(stats):
                       yaxis_tickformat='.0%', barmode='group', height=420)
     return fig
 
-# %% ../nbs/07_report.ipynb #9fda5dbf
+# %% ../nbs/07_report.ipynb #38750fbb
 PLOTLY_MIME = 'application/vnd.plotly.v1+json'
 _RUN_TEMPLATE = """{%- extends 'index.html.j2' -%}
 {%- block html_head_js -%}<script src="{{ resources.plotly_js }}"></script>{%- endblock html_head_js -%}
@@ -219,13 +220,18 @@ _RUN_TEMPLATE = """{%- extends 'index.html.j2' -%}
 {%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
 """
 
+def write_public(path, text):
+    "Write `text` to `path` atomically, readable by everyone (a report may be served by a web server)."
+    with atomic_write(path, 'w') as f: f.write(text)
+    os.chmod(path, 0o644)
+    return Path(path)
+
 def write_plotly_js(directory):
     "Write plotly.min.js (the installed plotly's) into `directory` unless it is there already; returns its path."
     from plotly.offline import get_plotlyjs
     path = Path(directory) / 'plotly.min.js'
     code = get_plotlyjs()
-    if not path.exists() or path.stat().st_size != len(code.encode()):
-        with atomic_write(path, 'w') as f: f.write(code)
+    if not path.exists() or path.stat().st_size != len(code.encode()): write_public(path, code)
     return path
 
 def render_notebook(ipynb, out_html, plotly_js):
@@ -241,10 +247,9 @@ def render_notebook(ipynb, out_html, plotly_js):
     exporter = HTMLExporter(template_name='lab', extra_loaders=[jinja2.DictLoader({'recmamba-run.html.j2': _RUN_TEMPLATE})],
                             template_file='recmamba-run.html.j2')
     body, _ = exporter.from_notebook_node(nb, resources=dict(plotly_js=plotly_js, metadata=dict(name=Path(ipynb).stem)))
-    with atomic_write(out_html, 'w') as f: f.write(body)
-    return Path(out_html)
+    return write_public(out_html, body)
 
-# %% ../nbs/07_report.ipynb #eff4c3d5
+# %% ../nbs/07_report.ipynb #df364053
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#222;background:#fafafa}
 header{background:#1d2733;color:#fff;padding:18px 32px} header h1{margin:0 0 6px 0;font-size:24px} header p{margin:2px 0;color:#cfd8e3;font-size:13px}
@@ -292,7 +297,7 @@ def _stats_html(stats):
     rows = ''.join(f'<tr><td class="left">{html.escape(s["name"])}</td>' + ''.join(f'<td>{fmt(k, s[k])}</td>' for k, _ in keys) + '</tr>' for s in stats)
     return f'<table><thead><tr><th>dataset</th>{"".join(f"<th>{label}</th>" for _, label in keys)}</tr></thead><tbody>{rows}</tbody></table>'
 
-# %% ../nbs/07_report.ipynb #e62340c9
+# %% ../nbs/07_report.ipynb #d5315fac
 def bench_reports(directory):
     "The `recmamba bench` JSON reports stored with a sweep, by file stem."
     return {p.stem: json.loads(p.read_text()) for p in sorted((Path(directory) / 'bench').glob('*.json'))}
@@ -314,10 +319,11 @@ def build_report(name_or_dir):
         return _figure_html(fig, fid)
     done = frame[frame['status'] == 'done']
     datasets = list(dict.fromkeys(done['dataset'])) if not done.empty else []
+    stats = [json.loads(p.read_text()) for p in sorted((directory / 'datasets').glob('*.json'))]
     sections.append(('results', 'Results', '<p class="note">Test metrics of the best validation checkpoint (leave-one-out: the last item of '
                      'each user), mean ± standard deviation over seeds. Bold: the best of its column within a dataset and length. '
                      'Baselines in grey; <em>repeat</em> scores items by their recency-weighted count in the same window the '
-                     'models see.</p>' + results_html(table, frame)))
+                     'models see.</p>' + results_html(table, frame, {s['name']: s['items'] for s in stats})))
     sections.append(('accuracy', 'Accuracy against history length', ''.join(add(accuracy_figure(frame, d), f'fig-accuracy-{_slug(d)}') for d in datasets)))
     trained = [d for d in datasets if (done[(done['dataset'] == d)]['kind'] == 'model').any()]
     eff = ''.join(add(efficiency_figure(frame, d), f'fig-efficiency-{_slug(d)}') for d in trained)
@@ -332,7 +338,6 @@ def build_report(name_or_dir):
         exps = [Experiment(directory / r) for r in done[(done['dataset'] == d) & (done['kind'] == 'model')]['run_dir']]
         curves += add(learning_curves(exps, f'{d}: learning curves'), f'fig-curves-{_slug(d)}')
     sections.append(('curves', 'Learning curves', curves or '<p class="note">No trained runs.</p>'))
-    stats = [json.loads(p.read_text()) for p in sorted((directory / 'datasets').glob('*.json'))]
     sections.append(('datasets', 'Datasets', (_stats_html(stats) + add(datasets_figure(stats), 'fig-datasets')) if stats else '<p class="note">No dataset statistics stored.</p>'))
     counts = frame['status'].value_counts().to_dict()
     sections.append(('runs', 'Runs', f'<p class="note">{", ".join(f"{n} {s}" for s, n in counts.items())}. Each run links its executed '
@@ -350,10 +355,9 @@ def build_report(name_or_dir):
             + ''.join(f'<a href="#{sid}">{title}</a>' for sid, title, _ in sections) + '</nav><main>'
             + ''.join(f'<section id="{sid}"><h2>{title}</h2>{body}</section>' for sid, title, body in sections)
             + f'</main><script type="application/json" id="figure-ids">{json.dumps(figures)}</script></body></html>')
-    with atomic_write(directory / 'index.html', 'w') as f: f.write(page)
-    return directory / 'index.html', figures, frame
+    return write_public(directory / 'index.html', page), figures, frame
 
-# %% ../nbs/07_report.ipynb #92d94c2c
+# %% ../nbs/07_report.ipynb #446e356d
 CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
                  '--disable-component-update', '--disable-sync']
 
@@ -401,7 +405,7 @@ def check_page(path, expected=(), screenshot=None, timeout_s=60):
     "Open `path` in headless Chromium; returns (figures found, list of problems). `expected`: figure ids that must be there."
     return check_pages([(path, expected, screenshot)], timeout_s)[0]
 
-# %% ../nbs/07_report.ipynb #1ae74992
+# %% ../nbs/07_report.ipynb #0069b716
 def expected_figures(frame, directory):
     "Figure ids a complete report of this summary must show (for checking a page independently of how it was built)."
     done = frame[frame['status'] == 'done']
@@ -435,7 +439,7 @@ def report_main(args):
         print(f"checked in chromium: {len(figures)} figures drawn, no errors; screenshot: {path.parent / 'screenshot.png'}")
     return 0
 
-# %% ../nbs/07_report.ipynb #d13b08ba
+# %% ../nbs/07_report.ipynb #a95d214f
 def list_sweeps(root=None):
     "Names of the sweeps under reports/ that have finished runs."
     from recmamba.data import reports_dir
