@@ -315,7 +315,7 @@ def _scan_fwd(u, delta, xdbl, R, Wdt, bias, softplus, At, Dv, z, has_z, K, out, 
 @numba.njit(parallel=True, **_jit)
 def _scan_bwd(u, delta, xdbl, R, Wdt, bias, softplus, At, Dv, z, has_z, dout, dlast, ckpt, K, splits,
               du, ddelta, dz, dxdbl, dA_b, dD_b, dbias_b, dWdt_b,
-              hs, decay, dts, dsig, ys, lam, a_next, xs, gy, du_acc, ddt_acc):
+              hs, decay, dts, dsig, ys, lam, carry, xs, gy, dtu, lb_acc, e_acc, ddt_acc):
     """Backward of `_scan_fwd` (same layouts). Writes du, dz (which may be z itself: z[t] is read before dz[t] is
     written), ddelta (R = 0) and, per split s of the channel groups, dxdbl[s] (splits, batch, L, R + 2N): the gradients of
     the low-rank step input, B and C summed over the split's channels. dA_b (batch, N, groups, GROUP), dD_b, dbias_b
@@ -331,7 +331,7 @@ def _scan_bwd(u, delta, xdbl, R, Wdt, bias, softplus, At, Dv, z, has_z, dout, dl
             for n in range(N):
                 for g in range(GROUP):
                     lam[tid, gi - g0, n, g] = dlast[b, n, gi, g]
-                    a_next[tid, gi - g0, n, g] = 1
+                    carry[tid, gi - g0, n, g] = 1
                     dA_b[b, n, gi, g] = 0
             for g in range(GROUP):
                 dD_b[b, gi, g] = 0
@@ -371,6 +371,9 @@ def _scan_bwd(u, delta, xdbl, R, Wdt, bias, softplus, At, Dv, z, has_z, dout, dl
                             decay[tid, i, n, g] = a
                             hs[tid, i + 1, n, g] = hv
                             ys[tid, i, g] += hv * cn
+                for n in range(N):  # the decay of the step after the block (from the block after it; 1 past the end)
+                    for g in range(GROUP):
+                        decay[tid, t1 - t0, n, g] = carry[tid, j, n, g]
                 for t in range(t1 - 1, t0 - 1, -1):
                     i = t - t0
                     for g in range(GROUP):
@@ -381,29 +384,27 @@ def _scan_bwd(u, delta, xdbl, R, Wdt, bias, softplus, At, Dv, z, has_z, dout, dl
                             dz[b, t, gi, g] = dout[b, t, gi, g] * ys[tid, i, g] * sig * (np.float32(1.0) + zg * (np.float32(1.0) - sig))
                         else:
                             gy[tid, g] = dout[b, t, gi, g]
-                        du_acc[tid, g] = gy[tid, g] * Dv[gi, g]
-                        ddt_acc[tid, g] = 0
+                        dtu[tid, g] = dts[tid, i, g] * u[b, t, gi, g]
+                        lb_acc[tid, g] = 0
+                        e_acc[tid, g] = 0
                         dD_b[b, gi, g] += gy[tid, g] * u[b, t, gi, g]
                     for n in range(N):
                         bn, cn = xdbl[b, t, R + n], xdbl[b, t, R + N + n]
                         sum_dB, sum_dC = np.float32(0.0), np.float32(0.0)
                         for g in range(GROUP):
-                            dtg, ug = dts[tid, i, g], u[b, t, gi, g]
-                            l = lam[tid, j, n, g] * a_next[tid, j, n, g] + gy[tid, g] * cn
+                            l = lam[tid, j, n, g] * decay[tid, i + 1, n, g] + gy[tid, g] * cn
                             lam[tid, j, n, g] = l
-                            a = decay[tid, i, n, g]
-                            a_next[tid, j, n, g] = a
                             sum_dC += gy[tid, g] * hs[tid, i + 1, n, g]
-                            sum_dB += l * dtg * ug
-                            d_exponent = l * hs[tid, i, n, g] * a  # the gradient reaching dt * A
-                            ddt_acc[tid, g] += d_exponent * At[n, gi, g] + l * ug * bn
-                            dA_b[b, n, gi, g] += d_exponent * dtg
-                            du_acc[tid, g] += l * dtg * bn
+                            sum_dB += l * dtu[tid, g]
+                            d_exponent = l * hs[tid, i, n, g] * decay[tid, i, n, g]  # the gradient reaching dt * A
+                            e_acc[tid, g] += d_exponent * At[n, gi, g]
+                            lb_acc[tid, g] += l * bn
+                            dA_b[b, n, gi, g] += d_exponent * dts[tid, i, g]
                         dxdbl[s, b, t, R + n] += sum_dB
                         dxdbl[s, b, t, R + N + n] += sum_dC
-                    for g in range(GROUP):
-                        du[b, t, gi, g] = du_acc[tid, g]
-                        dx = ddt_acc[tid, g] * dsig[tid, i, g]
+                    for g in range(GROUP):  # the sums over n of l·B give du and, with e_acc, the step's gradient
+                        du[b, t, gi, g] = gy[tid, g] * Dv[gi, g] + dts[tid, i, g] * lb_acc[tid, g]
+                        dx = (e_acc[tid, g] + u[b, t, gi, g] * lb_acc[tid, g]) * dsig[tid, i, g]
                         ddt_acc[tid, g] = dx
                         dbias_b[b, gi, g] += dx
                     if R == 0:
@@ -416,6 +417,9 @@ def _scan_bwd(u, delta, xdbl, R, Wdt, bias, softplus, At, Dv, z, has_z, dout, dl
                                 acc += ddt_acc[tid, g] * Wdt[r, gi, g]
                                 dWdt_b[b, r, gi, g] += ddt_acc[tid, g] * w
                             dxdbl[s, b, t, r] += acc
+                for n in range(N):
+                    for g in range(GROUP):
+                        carry[tid, j, n, g] = decay[tid, 0, n, g]
 
 # %% ../nbs/01_scan.ipynb #c2b8d27d
 def _grouped(t):
@@ -476,8 +480,8 @@ def numba_scan_backward(u, delta, xdbl, dt_rank, dt_weight, delta_bias, A, D, z,
                   _unused() if z is None else _grouped(z), z is not None, _grouped(dout), _grouped(dlast), _grouped(ckpt), K,
                   splits, _grouped(du), _unused() if ddelta is None else _grouped(ddelta), _unused() if dz is None else _grouped(dz),
                   dxdbl.numpy(), _grouped(dA_b), _grouped(dD_b), _grouped(dbias_b), _grouped(dWdt_b),
-                  _scratch(T, K + 1, N, GROUP), _scratch(T, K, N, GROUP), *(_scratch(T, K, GROUP) for _ in range(3)),
-                  *(_scratch(T, groups, N, GROUP) for _ in range(2)), *(_scratch(T, GROUP) for _ in range(4)))
+                  *(_scratch(T, K + 1, N, GROUP) for _ in range(2)), *(_scratch(T, K, GROUP) for _ in range(3)),
+                  *(_scratch(T, groups, N, GROUP) for _ in range(2)), *(_scratch(T, GROUP) for _ in range(6)))
     return (du, ddelta, dz, dxdbl[0] if splits == 1 else dxdbl.sum(0), dA_b.sum(0), dD_b.sum(0), dbias_b.sum(0),
             dWdt_b.sum(0))
 
