@@ -5,11 +5,12 @@ causal scaled_dot_product_attention of the matching SASRec block, side by side i
     .venv/bin/python bench/scan.py --lengths 1024 --states 16 --repeats 5   # a quick look
 
 Each repetition runs every implementation once, in turn, so that load from other processes hits them alike; the
-table shows medians after one warm-up run and the ratios between them. The pure-PyTorch scans are slow and
-memory-hungry (the sequential one holds several (B, D, L, N) tensors), so they run up to --torch-max-len. On a CPU
-the best of them is the sequential one ('ref', one fused multiply-add per step); the chunked one ('torch') does T
-times the work to suit a GPU and takes tens of seconds per step here, so it runs only when asked for (--torch-impls).
-The attention has the Mamba block's model width (D / expand) with one head, as SASRec at hidden size D / 2.
+table shows medians after one warm-up run, and the ratios between them. The pure-PyTorch scans are the chunked
+parallel scan ('torch', the CUDA fallback) and the sequential reference ('ref', one fused multiply-add per step,
+holding several (B, D, L, N) tensors); the speed-up is taken against the faster of them. They run up to
+--torch-max-len. The attention has the Mamba block's model width (D / expand) with one head, as SASRec at hidden
+size D / 2. The time of every step is also measured as CPU time (user + system, all threads), which other load on
+the machine disturbs far less than the wall time: ratios of CPU times are printed too.
 """
 import argparse, os, statistics, time
 
@@ -48,14 +49,17 @@ def attention_step(batch, L, width, heads):
 
 
 def bench(steps, repeats):
-    "Median seconds of each step over `repeats` round-robin runs after one warm-up run."
-    times = {name: [] for name in steps}
+    "Median wall and CPU seconds of each step over `repeats` round-robin runs after one warm-up run."
+    times = {name: ([], []) for name in steps}
     for round in range(repeats + 1):
         for name, step in steps.items():
-            start = time.perf_counter()
+            start, cpu_start = time.perf_counter(), time.process_time()
             step()
-            if round: times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(t) for name, t in times.items()}
+            if round:
+                times[name][0].append(time.perf_counter() - start)
+                times[name][1].append(time.process_time() - cpu_start)
+    return ({name: statistics.median(t[0]) for name, t in times.items()},
+            {name: statistics.median(t[1]) for name, t in times.items()})
 
 
 def main(argv=None):
@@ -68,25 +72,26 @@ def main(argv=None):
     ap.add_argument('--lengths', type=int, nargs='+', default=[1024, 2048, 4096, 8192])
     ap.add_argument('--repeats', type=int, default=5)
     ap.add_argument('--torch-max-len', type=int, default=4096, help='longest L for the pure-PyTorch scans')
-    ap.add_argument('--torch-impls', nargs='+', default=['ref'], choices=['ref', 'torch'], help='pure-PyTorch scans to run')
+    ap.add_argument('--torch-impls', nargs='+', default=['torch', 'ref'], choices=['ref', 'torch'], help='pure-PyTorch scans to run')
     args = ap.parse_args(argv)
     print(f'torch {torch.__version__}, {torch.get_num_threads()} threads, load average at start {os.getloadavg()}')
     print(f'batch {args.batch}, scan dim {args.dim}, attention width {args.dim // args.expand} x {args.heads} head(s); '
-          f'fwd+bwd medians of {args.repeats} after a warm-up, ms')
-    header = f"{'N':>3} {'L':>5} {'numba':>8} {'ref':>8} {'torch':>8} {'sdpa':>8} {'best torch/numba':>17} {'numba/sdpa':>11} {'ns/update':>10}"
-    print(header)
+          f'fwd+bwd medians of {args.repeats} after a warm-up: wall ms, then ratios of wall (and of CPU) times')
+    print(f"{'N':>3} {'L':>5} {'numba':>8} {'ref':>8} {'torch':>8} {'sdpa':>8} {'best torch/numba':>18} {'numba/sdpa':>14} "
+          f"{'ns/update':>10}")
     for N in args.states:
         for L in args.lengths:
             inputs = scan_inputs(args.batch, args.dim, L, N)
             steps = {'numba': scan_step('numba', inputs)}
             if L <= args.torch_max_len: steps.update({impl: scan_step(impl, inputs) for impl in args.torch_impls})
             steps['sdpa'] = attention_step(args.batch, L, args.dim // args.expand, args.heads)
-            t = bench(steps, args.repeats)
-            best_torch = min((t[k] for k in ('ref', 'torch') if k in t), default=None)
-            ms = lambda k: f'{t[k] * 1e3:8.1f}' if k in t else f"{'-':>8}"
-            speedup = f'{best_torch / t["numba"]:>16.1f}x' if best_torch else f"{'-':>17}"
-            print(f"{N:>3} {L:>5} {ms('numba')} {ms('ref')} {ms('torch')} {ms('sdpa')} {speedup} "
-                  f"{t['numba'] / t['sdpa']:>10.2f}x {t['numba'] / (args.batch * args.dim * L * N) * 1e9:>10.2f}", flush=True)
+            wall, cpu = bench(steps, args.repeats)
+            best = min((k for k in ('ref', 'torch') if k in wall), key=wall.get, default=None)
+            ms = lambda k: f'{wall[k] * 1e3:8.1f}' if k in wall else f"{'-':>8}"
+            speedup = f'{wall[best] / wall["numba"]:.1f}x ({cpu[best] / cpu["numba"]:.1f}x)' if best else '-'
+            versus = f'{wall["numba"] / wall["sdpa"]:.2f}x ({cpu["numba"] / cpu["sdpa"]:.2f}x)'
+            print(f"{N:>3} {L:>5} {ms('numba')} {ms('ref')} {ms('torch')} {ms('sdpa')} {speedup:>18} {versus:>14} "
+                  f"{wall['numba'] / (args.batch * args.dim * L * N) * 1e9:>10.2f}", flush=True)
     print(f'load average at end {os.getloadavg()}; numba threading layer {numba.threading_layer()}')
 
 
