@@ -9,7 +9,7 @@ __all__ = ['DATASETS', 'EXPERIMENT_FILE', 'SPEC_KEYS', 'GRID_KEYS', 'GRID_PARAMS
            'plan_sweep', 'notebook_kernel', 'sweep_dir', 'read_state', 'summarize', 'write_summary',
            'save_dataset_stats', 'run_bench', 'sweep', 'sweep_arguments', 'spec_from_args', 'sweep_main']
 
-# %% ../nbs/06_sweep.ipynb #be6d8833
+# %% ../nbs/06_sweep.ipynb #3b539d6f
 import argparse, contextlib, dataclasses, io, itertools, json, math, os, shutil, statistics, subprocess, sys, tempfile, time
 from pathlib import Path
 
@@ -18,7 +18,7 @@ from .models import BACKBONES
 from .evaluate import BASELINES, MODES, EvalResult, Run, atomic_write, baseline, eval_filename, evaluate, resolve_device
 from .train import ConfigError, TrainConfig, check_config, train
 
-# %% ../nbs/06_sweep.ipynb #2e6cc6b7
+# %% ../nbs/06_sweep.ipynb #1741dee4
 DATASETS = {  # name: arguments of `recmamba prepare` that make data/<name>
     'ml-1m': ['ml-1m'],
     'synthetic-tiny': ['synthetic', '--users', '64', '--items', '300', '--mean-len', '40', '--max-len', '120', '--seed', '0'],
@@ -50,7 +50,7 @@ def ensure_dataset(name):
     if code: raise DataError(f'preparing {name} (recmamba prepare {" ".join(DATASETS[name])}) failed: {tee.text.getvalue().strip()}')
     return load(path)
 
-# %% ../nbs/06_sweep.ipynb #95b4b524
+# %% ../nbs/06_sweep.ipynb #fdac8aa3
 @contextlib.contextmanager
 def temporary_workspace():
     "Point `data_dir()` and `reports_dir()` at a fresh temporary directory for the duration (yields its path)."
@@ -65,7 +65,7 @@ def temporary_workspace():
             else: os.environ[k] = v
         shutil.rmtree(root, ignore_errors=True)
 
-# %% ../nbs/06_sweep.ipynb #198040f6
+# %% ../nbs/06_sweep.ipynb #b13d3a27
 EXPERIMENT_FILE = 'experiment.json'
 # Parameters that may differ when a finished experiment is found again: they change where or how, not what, is computed.
 _RUNTIME = ('device', 'out_dir', 'nproc')
@@ -104,7 +104,7 @@ def train_settings(params):
     if p.get('out_dir'): values['train_dir'] = str(from_root(p['out_dir']))
     return values | extra
 
-# %% ../nbs/06_sweep.ipynb #edef46cf
+# %% ../nbs/06_sweep.ipynb #74b1c77f
 class Experiment:
     "A finished experiment directory: `experiment.json`, per-user ranks under eval/, and the training `Run` of a backbone."
     def __init__(self, path):
@@ -148,7 +148,7 @@ class Experiment:
             row |= {f'{mode} {k}': v for k, v in metrics.items() if '@' in k}
         return row
 
-# %% ../nbs/06_sweep.ipynb #32c48c52
+# %% ../nbs/06_sweep.ipynb #aef4844d
 def _atomic_json(path, obj):
     with atomic_write(path, 'w') as f: json.dump(obj, f, indent=1, default=str)
 
@@ -193,7 +193,7 @@ def _evaluate_run(run, p, modes, eval_seed, device):
         results[mode] = EvalResult.load(saved) if saved.exists() else run.evaluate('test', mode, neg, eval_seed, device=device)
     return results
 
-# %% ../nbs/06_sweep.ipynb #34c6bbc5
+# %% ../nbs/06_sweep.ipynb #e71c92d9
 def run_experiment(dataset, backbone, maxlen=200, epochs=1, seed=0, device='auto', eval_mode='sampled', neg_samples=1000,
                    hidden_units=None, batch_size=128, lr=0.001, loss='bce', out_dir='', rank_all=True, nproc=1, settings=None,
                    log=print):
@@ -241,7 +241,7 @@ def run_experiment(dataset, backbone, maxlen=200, epochs=1, seed=0, device='auto
         f'{m} HR@10 {r.metrics["HR@10"]:.4f} NDCG@10 {r.metrics["NDCG@10"]:.4f}' for m, r in results.items()) + f'  -> {out}')
     return Experiment(out)
 
-# %% ../nbs/06_sweep.ipynb #0389896d
+# %% ../nbs/06_sweep.ipynb #1fdd384b
 SPEC_KEYS = ('description', 'datasets', 'backbones', 'baselines', 'maxlens', 'seeds', 'params', 'backbone_params', 'grids', 'bench')
 GRID_KEYS = ('datasets', 'backbones', 'baselines', 'maxlens', 'seeds', 'params')
 GRID_PARAMS = ('dataset', 'backbone', 'maxlen', 'seed', 'out_dir')   # set by the grid itself, never through params
@@ -273,15 +273,15 @@ PRESETS = {
                dict(datasets=['ml-1m'], maxlens=[200], params=dict(lr=0.001, batch_size=128))],
         bench=['--lengths', '256', '512', '1024', '2048', '4096', '8192']),
     'smoke': dict(
-        description='A one-minute check of the whole pipeline on tiny synthetic data.',
-        datasets=['synthetic-tiny'], backbones=['sasrec', 'linrec', 'mamba'], baselines=list(BASELINES), maxlens=[16, 48], seeds=[0, 1],
+        description='A quick check of the whole pipeline on tiny synthetic data (a minute or two).',
+        datasets=['synthetic-tiny'], backbones=['sasrec', 'linrec', 'mamba'], baselines=list(BASELINES), maxlens=[16, 48], seeds=[0],
         params=dict(device='cpu', epochs=2, neg_samples=100, hidden_units=16, batch_size=32, lr=0.005)),
 }
 
 class SweepError(Exception):
     "A sweep specification or flag that cannot work, found before any run starts."
 
-# %% ../nbs/06_sweep.ipynb #218d2a40
+# %% ../nbs/06_sweep.ipynb #09df5252
 def read_spec(path):
     "A sweep specification from a YAML/JSON file; unknown keys are errors naming the file and line."
     import yaml
@@ -303,7 +303,7 @@ def read_spec(path):
     check(node, SPEC_KEYS, 'sweep')
     return spec
 
-# %% ../nbs/06_sweep.ipynb #5870c551
+# %% ../nbs/06_sweep.ipynb #7b72b819
 def notebook_path():
     "The experiment notebook `nbs/run.ipynb` of this project."
     path = project_root() / 'nbs' / 'run.ipynb'
@@ -380,7 +380,7 @@ def plan_sweep(spec, overrides=None, notebook_params=None):
             except (ConfigError, KeyError) as e: raise SweepError(f'run {r["run"]}: {e}') from None
     return runs
 
-# %% ../nbs/06_sweep.ipynb #86e4a22d
+# %% ../nbs/06_sweep.ipynb #13c2ba72
 def notebook_kernel():
     "Name of a Jupyter kernel that runs this Python interpreter (installing one into sys.prefix if needed)."
     from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
@@ -394,7 +394,7 @@ def notebook_kernel():
     install(kernel_name='recmamba', display_name=f'recmamba ({sys.prefix})', prefix=sys.prefix)
     return 'recmamba'
 
-# %% ../nbs/06_sweep.ipynb #dea7ea59
+# %% ../nbs/06_sweep.ipynb #b202613b
 def sweep_dir(name):
     "Where sweep `name` lives: reports_dir()/name."
     if not name or Path(name).name != name or name.startswith('.'): raise SweepError(f'sweep name must be a plain directory name, got {name!r}')
@@ -435,7 +435,7 @@ def write_summary(directory):
     with atomic_write(Path(directory) / 'summary.csv', 'w') as f: frame.to_csv(f, index=False)
     return frame
 
-# %% ../nbs/06_sweep.ipynb #7de2d6af
+# %% ../nbs/06_sweep.ipynb #d905be03
 def save_dataset_stats(directory, ds):
     path = Path(directory) / 'datasets' / f'{ds.name}.json'
     if not path.exists(): _atomic_json(path, dataset_stats(ds))
@@ -454,7 +454,7 @@ def run_bench(directory, bench_args, device='auto'):
     if bench_main(parsed) != 0 and not target.exists(): raise RuntimeError('recmamba bench failed (see its output above)')
     return target
 
-# %% ../nbs/06_sweep.ipynb #70bf9c94
+# %% ../nbs/06_sweep.ipynb #11160efc
 def _error_text(e):
     from papermill.exceptions import PapermillExecutionError
     if isinstance(e, PapermillExecutionError): return f'{e.ename}: {e.evalue} (notebook cell {e.exec_count})'
@@ -544,7 +544,7 @@ def sweep(name, spec, overrides=None, kernel=None, verbose=False, bench=True, lo
     log(f"sweep {name}: {counts['done']} run, {counts['skipped']} already done, {counts['failed']} failed -> {directory / 'summary.csv'}")
     return frame
 
-# %% ../nbs/06_sweep.ipynb #2739668e
+# %% ../nbs/06_sweep.ipynb #053ea4ad
 def _key_value(text):
     import yaml
     key, sep, value = text.partition('=')
