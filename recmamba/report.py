@@ -9,7 +9,7 @@ __all__ = ['REPORT_METRICS', 'MODEL_ORDER', 'COLORS', 'PLOTLY_MIME', 'CHROMIUM_A
            'render_notebook', 'bench_reports', 'build_report', 'check_pages', 'check_page', 'expected_figures',
            'report_arguments', 'report_main', 'list_sweeps', 'Explorer']
 
-# %% ../nbs/07_report.ipynb #1ceb761e
+# %% ../nbs/07_report.ipynb #e2aec991
 import argparse, contextlib, html, json, math, os, shutil, sys, tempfile, time
 from pathlib import Path
 
@@ -19,7 +19,7 @@ import pandas as pd
 from .evaluate import CUTOFFS, METRICS, atomic_write
 from .sweep import EXPERIMENT_FILE, Experiment, SweepError, read_state, summarize, sweep_dir, write_summary
 
-# %% ../nbs/07_report.ipynb #a3afaa71
+# %% ../nbs/07_report.ipynb #adf0949b
 REPORT_METRICS = [f'{m}@{k}' for m in METRICS for k in CUTOFFS if k in (5, 10, 20)]
 MODEL_ORDER = ('sasrec', 'linrec', 'mamba', 'pop', 'repeat', 'random')
 COLORS = dict(sasrec='#1f77b4', linrec='#2ca02c', mamba='#d62728', pop='#7f7f7f', repeat='#9467bd', random='#bcbd22')
@@ -83,7 +83,7 @@ def rank_distribution(exp):
     fig.update_layout(title=f'Test ranks ({_label(exp)} on {exp.info["dataset"]})', barmode='group', height=400)
     return fig
 
-# %% ../nbs/07_report.ipynb #5d0bc09c
+# %% ../nbs/07_report.ipynb #b49fa62e
 def metric_columns(frame):
     "(mode, metric) pairs present in a summary frame, modes in their order of appearance."
     modes = list(dict.fromkeys(c.split(' ')[0] for c in frame.columns if ' ' in c and c.split(' ')[1] in REPORT_METRICS))
@@ -105,7 +105,7 @@ def best_marks(table):
     means = table.xs('mean', axis=1, level=2)
     return means.eq(means.groupby(level=[0, 1]).transform('max'))
 
-# %% ../nbs/07_report.ipynb #2f15dfb1
+# %% ../nbs/07_report.ipynb #e38f43d1
 def _cell(mean, std, html_=False):
     "'mean ± std' (std left out for a single seed); in HTML the std is small print."
     if mean is None or (isinstance(mean, float) and math.isnan(mean)): return '–'
@@ -161,7 +161,7 @@ def results_text(table, frame):
                      + (f'{t:>9.1f} {mem:>8.0f}' if not math.isnan(t) else f"{'–':>9s} {'–':>8s}"))
     return '\n'.join(lines)
 
-# %% ../nbs/07_report.ipynb #894a9b9c
+# %% ../nbs/07_report.ipynb #3cc8ec1a
 def _xaxis(fig, maxlens):
     fig.update_xaxes(type='log', tickvals=maxlens, ticktext=[f'{L:,}' for L in maxlens], title_text='maxlen (history length)')
 
@@ -212,7 +212,7 @@ def datasets_figure(stats):
                       yaxis_tickformat='.0%', barmode='group', height=420)
     return fig
 
-# %% ../nbs/07_report.ipynb #26b01d34
+# %% ../nbs/07_report.ipynb #4a6f2b8b
 PLOTLY_MIME = 'application/vnd.plotly.v1+json'
 _RUN_TEMPLATE = """{%- extends 'index.html.j2' -%}
 {%- block html_head_js -%}<script src="{{ resources.plotly_js }}"></script>{%- endblock html_head_js -%}
@@ -249,7 +249,7 @@ def render_notebook(ipynb, out_html, plotly_js):
     body, _ = exporter.from_notebook_node(nb, resources=dict(plotly_js=plotly_js, metadata=dict(name=Path(ipynb).stem)))
     return write_public(out_html, body)
 
-# %% ../nbs/07_report.ipynb #d6e349e1
+# %% ../nbs/07_report.ipynb #a6e9ddba
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#222;background:#fafafa}
 header{background:#1d2733;color:#fff;padding:18px 32px} header h1{margin:0 0 6px 0;font-size:24px} header p{margin:2px 0;color:#cfd8e3;font-size:13px}
@@ -297,7 +297,7 @@ def _stats_html(stats):
     rows = ''.join(f'<tr><td class="left">{html.escape(s["name"])}</td>' + ''.join(f'<td>{fmt(k, s[k])}</td>' for k, _ in keys) + '</tr>' for s in stats)
     return f'<table><thead><tr><th>dataset</th>{"".join(f"<th>{label}</th>" for _, label in keys)}</tr></thead><tbody>{rows}</tbody></table>'
 
-# %% ../nbs/07_report.ipynb #3ed56263
+# %% ../nbs/07_report.ipynb #44ad14f2
 def bench_reports(directory):
     "The `recmamba bench` JSON reports stored with a sweep, by file stem."
     return {p.stem: json.loads(p.read_text()) for p in sorted((Path(directory) / 'bench').glob('*.json'))}
@@ -357,7 +357,7 @@ def build_report(name_or_dir):
             + f'</main><script type="application/json" id="figure-ids">{json.dumps(figures)}</script></body></html>')
     return write_public(directory / 'index.html', page), figures, frame
 
-# %% ../nbs/07_report.ipynb #4fc20fae
+# %% ../nbs/07_report.ipynb #4f8c55b0
 CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
                  '--disable-component-update', '--disable-sync']
 
@@ -371,7 +371,8 @@ def check_pages(pages, timeout_s=60):
     """Open each page in one headless Chromium; `pages`: (path, expected figure ids, screenshot path or None) tuples.
     A screenshot is of the whole page, with its top 2,000 pixels beside it as `<name>-top.png`.
     Returns one (figures found, problems) pair per page."""
-    from playwright.sync_api import sync_playwright, TimeoutError as PlaywrightTimeout
+    try: from playwright.sync_api import sync_playwright, TimeoutError as PlaywrightTimeout
+    except ImportError: raise RuntimeError('checking a page needs the playwright package (pip install playwright; `make dev` installs it)') from None
     browser = shutil.which('chromium') or shutil.which('chromium-browser')
     if not browser: raise RuntimeError('chromium is not installed (Debian/Ubuntu: apt-get install chromium)')
     results = []
@@ -409,7 +410,7 @@ def check_page(path, expected=(), screenshot=None, timeout_s=60):
     "Open `path` in headless Chromium; returns (figures found, list of problems). `expected`: figure ids that must be there."
     return check_pages([(path, expected, screenshot)], timeout_s)[0]
 
-# %% ../nbs/07_report.ipynb #e1d70414
+# %% ../nbs/07_report.ipynb #9c6e3703
 def expected_figures(frame, directory):
     "Figure ids a complete report of this summary must show (for checking a page independently of how it was built)."
     done = frame[frame['status'] == 'done']
@@ -437,13 +438,16 @@ def report_main(args):
         for _, r in failed.iterrows(): print(f"{r['status']}: {r['run']}" + (f" — {r['error']}" if isinstance(r['error'], str) else ''))
     print(f'report: {path}')
     if args.check:
-        _, problems = check_page(path, expected_figures(frame, path.parent), screenshot=path.parent / 'screenshot.png')
+        try: _, problems = check_page(path, expected_figures(frame, path.parent), screenshot=path.parent / 'screenshot.png')
+        except RuntimeError as e:
+            print(f'recmamba report: error: {e}', file=sys.stderr)
+            return 2
         for p in problems: print(f'report check: {p}', file=sys.stderr)
         if problems: return 1
         print(f"checked in chromium: {len(figures)} figures drawn, no errors; screenshot: {path.parent / 'screenshot.png'}")
     return 0
 
-# %% ../nbs/07_report.ipynb #e56b8c00
+# %% ../nbs/07_report.ipynb #97b947a5
 def list_sweeps(root=None):
     "Names of the sweeps under reports/ that have finished runs."
     from recmamba.data import reports_dir

@@ -9,7 +9,7 @@ __all__ = ['DATASETS', 'EXPERIMENT_FILE', 'SPEC_KEYS', 'GRID_KEYS', 'GRID_PARAMS
            'plan_sweep', 'notebook_kernel', 'sweep_dir', 'read_state', 'summarize', 'write_summary',
            'save_dataset_stats', 'run_bench', 'sweep', 'sweep_arguments', 'spec_from_args', 'sweep_main']
 
-# %% ../nbs/06_sweep.ipynb #3b539d6f
+# %% ../nbs/06_sweep.ipynb #afa688a7
 import argparse, contextlib, dataclasses, io, itertools, json, math, os, shutil, statistics, subprocess, sys, tempfile, time
 from pathlib import Path
 
@@ -18,7 +18,7 @@ from .models import BACKBONES
 from .evaluate import BASELINES, MODES, EvalResult, Run, atomic_write, baseline, eval_filename, evaluate, resolve_device
 from .train import ConfigError, TrainConfig, check_config, train
 
-# %% ../nbs/06_sweep.ipynb #1741dee4
+# %% ../nbs/06_sweep.ipynb #31d71dbb
 DATASETS = {  # name: arguments of `recmamba prepare` that make data/<name>
     'ml-1m': ['ml-1m'],
     'synthetic-tiny': ['synthetic', '--users', '64', '--items', '300', '--mean-len', '40', '--max-len', '120', '--seed', '0'],
@@ -50,7 +50,7 @@ def ensure_dataset(name):
     if code: raise DataError(f'preparing {name} (recmamba prepare {" ".join(DATASETS[name])}) failed: {tee.text.getvalue().strip()}')
     return load(path)
 
-# %% ../nbs/06_sweep.ipynb #fdac8aa3
+# %% ../nbs/06_sweep.ipynb #62d6a8d4
 @contextlib.contextmanager
 def temporary_workspace():
     "Point `data_dir()` and `reports_dir()` at a fresh temporary directory for the duration (yields its path)."
@@ -65,7 +65,7 @@ def temporary_workspace():
             else: os.environ[k] = v
         shutil.rmtree(root, ignore_errors=True)
 
-# %% ../nbs/06_sweep.ipynb #b13d3a27
+# %% ../nbs/06_sweep.ipynb #1dc38da5
 EXPERIMENT_FILE = 'experiment.json'
 # Parameters that may differ when a finished experiment is found again: they change where or how, not what, is computed.
 _RUNTIME = ('device', 'out_dir', 'nproc')
@@ -104,7 +104,7 @@ def train_settings(params):
     if p.get('out_dir'): values['train_dir'] = str(from_root(p['out_dir']))
     return values | extra
 
-# %% ../nbs/06_sweep.ipynb #74b1c77f
+# %% ../nbs/06_sweep.ipynb #26fe1068
 class Experiment:
     "A finished experiment directory: `experiment.json`, per-user ranks under eval/, and the training `Run` of a backbone."
     def __init__(self, path):
@@ -148,7 +148,7 @@ class Experiment:
             row |= {f'{mode} {k}': v for k, v in metrics.items() if '@' in k}
         return row
 
-# %% ../nbs/06_sweep.ipynb #aef4844d
+# %% ../nbs/06_sweep.ipynb #339c3568
 def _atomic_json(path, obj):
     with atomic_write(path, 'w') as f: json.dump(obj, f, indent=1, default=str)
 
@@ -193,7 +193,7 @@ def _evaluate_run(run, p, modes, eval_seed, device):
         results[mode] = EvalResult.load(saved) if saved.exists() else run.evaluate('test', mode, neg, eval_seed, device=device)
     return results
 
-# %% ../nbs/06_sweep.ipynb #e71c92d9
+# %% ../nbs/06_sweep.ipynb #8d9a80f9
 def run_experiment(dataset, backbone, maxlen=200, epochs=1, seed=0, device='auto', eval_mode='sampled', neg_samples=1000,
                    hidden_units=None, batch_size=128, lr=0.001, loss='bce', out_dir='', rank_all=True, nproc=1, settings=None,
                    log=print):
@@ -241,7 +241,7 @@ def run_experiment(dataset, backbone, maxlen=200, epochs=1, seed=0, device='auto
         f'{m} HR@10 {r.metrics["HR@10"]:.4f} NDCG@10 {r.metrics["NDCG@10"]:.4f}' for m, r in results.items()) + f'  -> {out}')
     return Experiment(out)
 
-# %% ../nbs/06_sweep.ipynb #1fdd384b
+# %% ../nbs/06_sweep.ipynb #c01875b6
 SPEC_KEYS = ('description', 'datasets', 'backbones', 'baselines', 'maxlens', 'seeds', 'params', 'backbone_params', 'grids', 'bench')
 GRID_KEYS = ('datasets', 'backbones', 'baselines', 'maxlens', 'seeds', 'params')
 GRID_PARAMS = ('dataset', 'backbone', 'maxlen', 'seed', 'out_dir')   # set by the grid itself, never through params
@@ -281,7 +281,7 @@ PRESETS = {
 class SweepError(Exception):
     "A sweep specification or flag that cannot work, found before any run starts."
 
-# %% ../nbs/06_sweep.ipynb #09df5252
+# %% ../nbs/06_sweep.ipynb #821b5f34
 def read_spec(path):
     "A sweep specification from a YAML/JSON file; unknown keys are errors naming the file and line."
     import yaml
@@ -303,7 +303,7 @@ def read_spec(path):
     check(node, SPEC_KEYS, 'sweep')
     return spec
 
-# %% ../nbs/06_sweep.ipynb #7b72b819
+# %% ../nbs/06_sweep.ipynb #70c55225
 def notebook_path():
     "The experiment notebook `nbs/run.ipynb` of this project."
     path = project_root() / 'nbs' / 'run.ipynb'
@@ -380,7 +380,7 @@ def plan_sweep(spec, overrides=None, notebook_params=None):
             except (ConfigError, KeyError) as e: raise SweepError(f'run {r["run"]}: {e}') from None
     return runs
 
-# %% ../nbs/06_sweep.ipynb #13c2ba72
+# %% ../nbs/06_sweep.ipynb #ab0d5d11
 def notebook_kernel():
     "Name of a Jupyter kernel that runs this Python interpreter (installing one into sys.prefix if needed)."
     from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
@@ -394,7 +394,7 @@ def notebook_kernel():
     install(kernel_name='recmamba', display_name=f'recmamba ({sys.prefix})', prefix=sys.prefix)
     return 'recmamba'
 
-# %% ../nbs/06_sweep.ipynb #b202613b
+# %% ../nbs/06_sweep.ipynb #cd84f1a7
 def sweep_dir(name):
     "Where sweep `name` lives: reports_dir()/name."
     if not name or Path(name).name != name or name.startswith('.'): raise SweepError(f'sweep name must be a plain directory name, got {name!r}')
@@ -435,7 +435,7 @@ def write_summary(directory):
     with atomic_write(Path(directory) / 'summary.csv', 'w') as f: frame.to_csv(f, index=False)
     return frame
 
-# %% ../nbs/06_sweep.ipynb #d905be03
+# %% ../nbs/06_sweep.ipynb #95fa8fdf
 def save_dataset_stats(directory, ds):
     path = Path(directory) / 'datasets' / f'{ds.name}.json'
     if not path.exists(): _atomic_json(path, dataset_stats(ds))
@@ -454,7 +454,7 @@ def run_bench(directory, bench_args, device='auto'):
     if bench_main(parsed) != 0 and not target.exists(): raise RuntimeError('recmamba bench failed (see its output above)')
     return target
 
-# %% ../nbs/06_sweep.ipynb #11160efc
+# %% ../nbs/06_sweep.ipynb #151005f9
 def _error_text(e):
     from papermill.exceptions import PapermillExecutionError
     if isinstance(e, PapermillExecutionError): return f'{e.ename}: {e.evalue} (notebook cell {e.exec_count})'
@@ -504,7 +504,8 @@ def sweep(name, spec, overrides=None, kernel=None, verbose=False, bench=True, lo
     for entry in plan:
         old = state['runs'].get(entry['run'], {})
         state['runs'][entry['run']] = dict(entry, notebook=f'runs/{entry["run"]}.ipynb' if entry['kind'] == 'model' else None,
-                                           status=old.get('status', 'pending'), error=old.get('error'))
+                                           **{k: old[k] for k in ('status', 'error', 'seconds') if k in old})
+        state['runs'][entry['run']].setdefault('status', 'pending')
     _atomic_json(directory / 'sweep.json', state)
     (directory / 'runs').mkdir(exist_ok=True)
     counts = dict(done=0, skipped=0, failed=0)
@@ -544,7 +545,7 @@ def sweep(name, spec, overrides=None, kernel=None, verbose=False, bench=True, lo
     log(f"sweep {name}: {counts['done']} run, {counts['skipped']} already done, {counts['failed']} failed -> {directory / 'summary.csv'}")
     return frame
 
-# %% ../nbs/06_sweep.ipynb #053ea4ad
+# %% ../nbs/06_sweep.ipynb #a25c7dcf
 def _key_value(text):
     import yaml
     key, sep, value = text.partition('=')
