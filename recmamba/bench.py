@@ -229,7 +229,8 @@ def summary(report):
         load, policy = report['load_average'], s.get('omp_wait_policy', 'default')
         lines.append(f"load average (1 min) {load['start'][0]:.1f} at the start, {load['end'][0]:.1f} at the end; "
                      f"OMP_WAIT_POLICY {policy}")
-        if s['device'] == 'cpu' and max(load['start'][0], load['end'][0]) > report['machine']['cpus'] / 2 and policy != 'passive':
+        busy = max(load['start'][0], load['end'][0]) > report['machine']['cpus'] / 2
+        if s['device'] == 'cpu' and s['threads'] > 1 and busy and policy != 'passive':
             lines.append('  the machine was busy: OpenMP threads spin-waiting for descheduled peers inflate wall times '
                          'many-fold; rerun on an idle machine, or with --omp-wait-policy passive')
     for kind, names, base in (('model', s['backbones'], s['baseline']), ('scan', s['scans'], None)):
