@@ -12,7 +12,7 @@ STUDY ?= default
 # More `recmamba sweep` flags, e.g. SWEEP_ARGS="--seeds 0 1 2 -p epochs=10"
 SWEEP_ARGS ?=
 
-.PHONY: run test venv dev export readme bench clean-venv
+.PHONY: run test venv dev export readme clean-venv
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)

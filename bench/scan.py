@@ -73,7 +73,9 @@ def main(argv=None):
     ap.add_argument('--repeats', type=int, default=5)
     ap.add_argument('--torch-max-len', type=int, default=4096, help='longest L for the pure-PyTorch scans')
     ap.add_argument('--torch-impls', nargs='+', default=['torch', 'ref'], choices=['ref', 'torch'], help='pure-PyTorch scans to run')
+    ap.add_argument('--threads', type=int, default=None, help="torch's (and so the kernels') threads (default: torch's)")
     args = ap.parse_args(argv)
+    if args.threads: torch.set_num_threads(args.threads)
     print(f'torch {torch.__version__}, {torch.get_num_threads()} threads, load average at start {os.getloadavg()}')
     print(f'batch {args.batch}, scan dim {args.dim}, attention width {args.dim // args.expand} x {args.heads} head(s); '
           f'fwd+bwd medians of {args.repeats} after a warm-up: wall ms, then ratios of wall (and of CPU) times')

@@ -5,8 +5,8 @@
 # %% auto #0
 __all__ = ['MODEL_CASES', 'DEFAULT_LENGTHS', 'default_models', 'default_scans', 'peak_rss_mib', 'peak_torch_cpu_mib',
            'peak_memory', 'model_step', 'scan_step', 'run_case', 'case_main', 'run_in_subprocess', 'case_specs',
-           'describe', 'machine_info', 'run_bench', 'summary', 'goals', 'figure', 'write_atomic', 'save_report',
-           'bench_arguments', 'check_bench_args', 'bench_main', 'default_out_dir']
+           'describe', 'machine_info', 'run_bench', 'summary', 'goals', 'figure', 'save_report', 'bench_arguments',
+           'check_bench_args', 'bench_main', 'default_out_dir']
 
 # %% ../nbs/05_bench.ipynb #89eaa066
 import argparse, ctypes, json, math, os, platform, re, statistics, subprocess, sys, tempfile, time
@@ -16,6 +16,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from .evaluate import atomic_write
 from .models import build_model
 from .scan import SCAN_IMPLS, resolve_scan_impl, selective_scan
 
@@ -301,30 +302,16 @@ def figure(report):
                       height=450 * len(kinds), width=1100)
     return fig
 
-def write_atomic(path, text):
-    "Write `text` to `path` through a temporary file in the same directory and a rename."
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
-    try:
-        with os.fdopen(fd, 'w') as f: f.write(text)
-        umask = os.umask(0); os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; a report is as readable as any file written here
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
 def save_report(report, out_dir, name):
     "Write `<name>.json` and `<name>.html` (figure, summary and goals) under `out_dir`; returns both paths."
     out_dir = Path(out_dir)
     json_path, html_path = out_dir / f'{name}.json', out_dir / f'{name}.html'
-    write_atomic(json_path, json.dumps(report, indent=1))
+    with atomic_write(json_path, 'w') as f: f.write(json.dumps(report, indent=1))
     fig = figure(report)
     text = summary(report) + '\n\n' + '\n'.join(goals(report))
     html = fig.to_html(include_plotlyjs=True, full_html=True)
     html = html.replace('</body>', f'<pre style="font-size:12px">{_escape(text)}</pre></body>', 1)
-    write_atomic(html_path, html)
+    with atomic_write(html_path, 'w') as f: f.write(html)
     return json_path, html_path
 
 def _escape(text): return text.replace('&', '&amp;').replace('<', '&lt;').replace('>', '&gt;')

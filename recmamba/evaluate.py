@@ -188,6 +188,10 @@ def scorer_maxlen(scorer):
     return (getattr(scorer, 'config', None) or {}).get('maxlen')
 
 # %% ../nbs/03_evaluate.ipynb #8c458836
+def _umask():
+    umask = os.umask(0); os.umask(umask)
+    return umask
+
 @contextlib.contextmanager
 def atomic_write(path, mode='wb'):
     "Write to a temporary file beside `path` that replaces `path` only once the block completes."
@@ -197,6 +201,7 @@ def atomic_write(path, mode='wb'):
         with os.fdopen(fd, mode) as f:
             yield f
             f.flush(); os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes the file private; a result is as readable as any file written here
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError): os.unlink(tmp)
