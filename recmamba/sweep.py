@@ -5,9 +5,10 @@
 # %% auto #0
 __all__ = ['DATASETS', 'EXPERIMENT_FILE', 'SPEC_KEYS', 'GRID_KEYS', 'GRID_PARAMS', 'PRESETS', 'ensure_dataset',
            'temporary_workspace', 'model_name', 'from_root', 'dataset_arg', 'eval_modes', 'train_settings',
-           'Experiment', 'run_experiment', 'SweepError', 'read_spec', 'notebook_path', 'notebook_parameters', 'run_id',
-           'plan_sweep', 'notebook_kernel', 'sweep_dir', 'read_state', 'summarize', 'write_summary',
-           'save_dataset_stats', 'run_bench', 'sweep', 'sweep_arguments', 'spec_from_args', 'sweep_main']
+           'check_settings', 'Experiment', 'run_experiment', 'SweepError', 'read_spec', 'notebook_path',
+           'notebook_parameters', 'run_id', 'plan_sweep', 'notebook_kernel', 'sweep_dir', 'read_state', 'summarize',
+           'write_summary', 'save_dataset_stats', 'run_bench', 'sweep', 'sweep_arguments', 'spec_from_args',
+           'sweep_main']
 
 # %% ../nbs/06_sweep.ipynb #afa688a7
 import argparse, contextlib, dataclasses, io, itertools, json, math, os, shutil, statistics, subprocess, sys, tempfile, time
@@ -103,6 +104,10 @@ def train_settings(params):
     if p.get('hidden_units') is not None: values['hidden_units'] = p['hidden_units']
     if p.get('out_dir'): values['train_dir'] = str(from_root(p['out_dir']))
     return values | extra
+
+def check_settings(params):
+    "Validate an experiment's train settings before any work; errors name the parameter `epochs` the user set."
+    return check_config(train_settings(params), origin={'num_epochs': 'parameter epochs'})
 
 # %% ../nbs/06_sweep.ipynb #26fe1068
 class Experiment:
@@ -206,7 +211,7 @@ def run_experiment(dataset, backbone, maxlen=200, epochs=1, seed=0, device='auto
                   rank_all=rank_all, nproc=nproc, settings=settings)
     modes, eval_seed = eval_modes(eval_mode, rank_all), settings.get('eval_seed', 0)
     if not (isinstance(nproc, int) and nproc >= 1): raise ConfigError(f'nproc must be a positive integer, got {nproc!r}')
-    if model not in BASELINES: check_config(train_settings(params))          # every setting checked before any work
+    if model not in BASELINES: check_settings(params)                         # every setting checked before any work
     elif not (isinstance(maxlen, int) and maxlen >= 1): raise ConfigError(f'maxlen must be a positive integer, got {maxlen!r}')
     out = from_root(out_dir) if out_dir else reports_dir() / 'runs' / f'{Path(dataset).name}-{model}-L{maxlen}-s{seed}-{time.strftime("%Y%m%d-%H%M%S")}'
     if (out / EXPERIMENT_FILE).exists():
@@ -376,7 +381,7 @@ def plan_sweep(spec, overrides=None, notebook_params=None):
     if not runs: raise SweepError('the sweep has no runs: give --backbones or --baselines')
     for r in runs:
         if r['kind'] == 'model':
-            try: check_config(train_settings(r['params'] | dict(out_dir='')))
+            try: check_settings(r['params'] | dict(out_dir=''))
             except (ConfigError, KeyError) as e: raise SweepError(f'run {r["run"]}: {e}') from None
     return runs
 
