@@ -17,7 +17,7 @@ from pathlib import Path
 from .data import DataError, dataset_stats, load, prepare_arguments, prepare_main, project_root, reports_dir, resolve
 from .models import BACKBONES
 from .evaluate import BASELINES, MODES, EvalResult, Run, atomic_write, baseline, eval_filename, evaluate, resolve_device
-from .train import ConfigError, TrainConfig, check_config, train
+from .train import ConfigError, TrainConfig, check_config, read_yaml, train
 
 # %% ../nbs/06_sweep.ipynb #31d71dbb
 DATASETS = {  # name: arguments of `recmamba prepare` that make data/<name>
@@ -290,11 +290,7 @@ class SweepError(Exception):
 def read_spec(path):
     "A sweep specification from a YAML/JSON file; unknown keys are errors naming the file and line."
     import yaml
-    path = Path(path)
-    try: text = path.read_text()
-    except OSError as e: raise SweepError(f'cannot read sweep file {path}: {e.strerror}') from None
-    try: node, spec = yaml.compose(text), yaml.safe_load(text)
-    except yaml.YAMLError as e: raise SweepError(f'sweep file {path} is not valid YAML/JSON: {e}') from None
+    node, spec = read_yaml(path, SweepError, 'sweep file')
     if not isinstance(spec, dict): raise SweepError(f'sweep file {path} must hold a mapping with keys {", ".join(SPEC_KEYS)}')
     def check(mapping_node, allowed, what):
         for key, value in mapping_node.value:

@@ -18,7 +18,7 @@ from .evaluate import (MODES, SPLITS, Run, atomic_write, eval_filename, evaluate
                                metric_values, resolve_device, sample_negatives)
 
 # %% auto #0
-__all__ = ['MODEL_SETTINGS', 'RESUMABLE', 'ALIASES', 'TrainConfig', 'ConfigError', 'typed_settings', 'check_config',
+__all__ = ['MODEL_SETTINGS', 'RESUMABLE', 'ALIASES', 'TrainConfig', 'ConfigError', 'typed_settings', 'check_config', 'read_yaml',
            'read_config_file', 'TrainBatches', 'Objective', 'rng_state', 'set_rng_state', 'learning_rate',
            'NonFiniteLossError', 'environment', 'peak_memory_mb', 'EpochLog', 'resume_settings', 'train',
            'train_arguments', 'settings_from_args', 'train_main']
@@ -170,14 +170,17 @@ def _merge_alias(values, origin, alias):
         raise ConfigError(f'{where} = {value!r} conflicts with {origin.get(name, name)} = {values[name]!r}')
     values[name], origin[name] = value, origin.get(name, where)
 
+def read_yaml(path, error=ConfigError, what='config file'):
+    "The YAML/JSON document in `path` and its node tree (which knows the line of every key); errors name the file."
+    import yaml
+    try: text = Path(path).read_text()
+    except OSError as e: raise error(f'cannot read {what} {path}: {e.strerror}') from None
+    try: return yaml.compose(text), yaml.safe_load(text)
+    except yaml.YAMLError as e: raise error(f'{what} {path} is not valid YAML/JSON: {e}') from None
+
 def read_config_file(path):
     "Settings from a YAML or JSON mapping, and where each came from (`file:line`)."
-    import yaml
-    path = Path(path)
-    try: text = path.read_text()
-    except OSError as e: raise ConfigError(f'cannot read config file {path}: {e.strerror}') from None
-    try: node, values = yaml.compose(text), yaml.safe_load(text)
-    except yaml.YAMLError as e: raise ConfigError(f'config file {path} is not valid YAML/JSON: {e}') from None
+    node, values = read_yaml(path)
     if node is None: return {}, {}
     if not isinstance(values, dict): raise ConfigError(f'config file {path} must hold a mapping of settings (line {node.start_mark.line + 1})')
     origin, seen = {}, set()
