@@ -172,7 +172,7 @@ def run_in_subprocess(spec, timeout):
     if proc.returncode == 0 and lines: return json.loads(lines[-1][len('RESULT '):])
     killed = proc.returncode in (-9, 137)
     return dict(status='out of memory' if killed else 'failed',
-                error=(f'killed by signal 9 (the OOM killer?)\n' if killed else '') + proc.stderr[-1500:])
+                error=('killed by signal 9 (the OOM killer?)\n' if killed else '') + proc.stderr[-1500:])
 
 def case_specs(args):
     "Every case of a run, interleaved by length: all models at one length, then all scans at it."

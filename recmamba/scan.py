@@ -198,7 +198,7 @@ def selective_scan_chunked(u, delta, A, B, C, D=None, z=None, delta_bias=None, d
     check_scan_args(u, delta, A, B, C, D, z, delta_bias)
     dtype_in = u.dtype
     u, delta, A, B, C = _scan_inputs(u, delta, A, B, C, delta_bias, delta_softplus)
-    (batch, dim, L), N = u.shape, A.shape[1]
+    (batch, dim, _), N = u.shape, A.shape[1]
     T = chunk_size or chunk_length(batch, dim, N, u.device)
     Bt, Ct = (x.transpose(1, 2).contiguous() for x in (B, C))  # (batch, L, N): 1.6x faster chunks than strided views
     y, h = _ChunkedScan.apply(u, delta, A, Bt, Ct, T)
@@ -500,7 +500,7 @@ class SelectiveScanNumba(torch.autograd.Function):
     "The fused CPU scan: forward and backward by the numba kernels; returns (out, last_state)."
     @staticmethod
     def forward(ctx, u, delta, A, B, C, D, z, delta_bias, delta_softplus):
-        (batch, dim, L), N = u.shape, A.shape[1]
+        dim = u.shape[1]
         pad = -dim % GROUP
         u_, delta_ = _channels_last(u, pad), _channels_last(delta, pad)
         bias, Dv = _per_channel(delta_bias, pad, dim), _per_channel(D, pad, dim)

@@ -32,7 +32,7 @@ def synthetic_histories(users=1000, items=5000, mean_len=500, max_len=10_000, mi
                         pop_alpha=1.0, p_next=0.4, p_repeat=0.2, p_drift=0.02, successors=4):
     "Seeded lifelong histories: (item ids in 1..items, int64 offsets per user, int64 unix times), oldest first."
     min_len, topics = min(min_len, max_len), min(topics, items)     # small settings shrink the defaults
-    if min_len < 3 or users < 1 or topics < 1: raise ValueError(f'need max_len >= 3, users >= 1 and items >= 1')
+    if min_len < 3 or users < 1 or topics < 1: raise ValueError('need max_len >= 3, users >= 1 and items >= 1')
     rng = np.random.default_rng(seed)
     sigma = 1.0
     lengths = rng.lognormal(np.log(mean_len) - sigma ** 2 / 2, sigma, users).round().astype(np.int64)
