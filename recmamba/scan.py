@@ -466,12 +466,13 @@ def numba_scan_forward(u, delta, xdbl, dt_rank, dt_weight, delta_bias, A, D, z, 
     Returns the output (batch, L, dim), the checkpointed states and the last state (batch, N, dim)."""
     (batch, L, dim), (N, K) = u.shape, (A.shape[0], CHECKPOINT_EVERY)
     out, ckpt, last = torch.empty_like(u), u.new_empty(batch, (L + K - 1) // K, N, dim), u.new_empty(batch, N, dim)
+    groups = dim // GROUP
     with kernel_threads() as T:
-        splits = _splits(dim // GROUP, batch)
+        splits = _splits(groups, batch)
         _scan_fwd(_grouped(u), _unused() if delta is None else _grouped(delta), xdbl.numpy(), dt_rank,
                   _grouped(dt_weight) if dt_rank else _unused()[0], _grouped(delta_bias), softplus, _grouped(A), _grouped(D),
                   _unused() if z is None else _grouped(z), z is not None, K, splits, _grouped(out), _grouped(ckpt),
-                  _grouped(last), _scratch(T, -(-dim // GROUP // splits), N, GROUP), *(_scratch(T, GROUP) for _ in range(4)))
+                  _grouped(last), _scratch(T, -(-groups // splits), N, GROUP), *(_scratch(T, GROUP) for _ in range(4)))
     return out, ckpt, last
 
 def numba_scan_backward(u, delta, xdbl, dt_rank, dt_weight, delta_bias, A, D, z, softplus, ckpt, dout, dlast=None, dz=None):
