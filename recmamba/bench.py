@@ -326,7 +326,7 @@ def bench_arguments(parser):
                         help=f'model cases, of {list(MODEL_CASES)} (default: all but mamba-numba, as mamba is it on CPU)')
     parser.add_argument('--scans', nargs='*', metavar='IMPL',
                         help=f'selective-scan implementations to time alone, of {list(SCAN_IMPLS)} '
-                             '(default: numba and torch on CPU, cuda and torch on CUDA; none: --scans with no value)')
+                             '(default: the fused scan — numba on CPU, cuda where mamba_ssm is installed — and torch and ref; none: --scans with no value)')
     parser.add_argument('--batch', type=int, default=8)
     parser.add_argument('--hidden', type=int, default=64, help='hidden units H (default 64)')
     parser.add_argument('--num-blocks', type=int, default=1, help='blocks of every backbone (default 1: compares blocks)')

@@ -285,9 +285,9 @@ def _conv_silu_backward(x, w, bias, grad_out, grad_x, grad_w_blocks, grad_bias_b
             for k in range(max(0, K - L + t), K):
                 for d in range(D): grad_x[b, t, d] += grad_pre[tid, i + K - 1 - k, d] * w[k, d]
 
-def _conv_silu(x, taps, bias, out=None):
-    "silu(causal depthwise convolution) of contiguous float32 x (B, L, D) with taps (K, D) and bias (D,), into `out` if given."
-    out = torch.empty_like(x) if out is None else out
+def _conv_silu(x, taps, bias):
+    "silu(causal depthwise convolution) of contiguous float32 x (B, L, D) with taps (K, D) and bias (D,)."
+    out = torch.empty_like(x)
     with kernel_threads(): _conv_silu_forward(x.numpy(), taps.numpy(), bias.numpy(), out.numpy())
     return out
 
@@ -326,7 +326,7 @@ class MambaInnerCPU(torch.autograd.Function):
     @staticmethod
     def backward(ctx, dy):
         h, xdbl, ckpt, *weights = ctx.saved_tensors
-        in_w, in_b, conv_w, conv_b = weights[:4]
+        in_b, conv_b = weights[1], weights[3]
         p = _PaddedWeights(*weights)
         dy = (F.pad(dy, (0, p.pad)) if p.pad else dy).contiguous()
         x_pre = _linear(h, p.wx, p.bx)
@@ -347,7 +347,7 @@ class MambaInnerCPU(torch.autograd.Function):
         cut = lambda t: t[:p.dim]
         return (dh, torch.cat([cut(dwx), cut(dwz)]), None if in_b is None else torch.cat([cut(dbx), cut(dbz)]),
                 cut(dtaps.T).unsqueeze(1), None if conv_b is None else cut(dconv_b), dxproj_w[:, :p.dim],
-                cut(ddt_wt.T), cut(ddt_b), cut(dAt.T) * -torch.exp(weights[7].detach()), cut(dD))
+                cut(ddt_wt.T), cut(ddt_b), cut((dAt * p.At).T), cut(dD))  # A = -exp(A_log)
 
 def _linear(x, weight, bias, out=None):
     "`F.linear` of a contiguous (B, L, in) `x`, into `out` (B, L, out) if given."

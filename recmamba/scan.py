@@ -178,8 +178,8 @@ class _ChunkedScan(torch.autograd.Function):
     def backward(ctx, gy, g_last):
         u, delta, A, Bt, Ct, starts = ctx.saved_tensors
         T = ctx.T
-        du, ddelta, dBt, dCt, dA = (torch.empty_like(x) for x in (u, delta, Bt, Ct, A))
-        dA.zero_()
+        du, ddelta, dBt, dCt = (torch.empty_like(x) for x in (u, delta, Bt, Ct))
+        dA = torch.zeros_like(A)
         for k in range(len(starts) - 1, -1, -1):
             c = slice(k * T, k * T + T)
             du[..., c], ddelta[..., c], dA_k, dBt[:, c], dCt[:, c], g_last = _chunk_grads(
@@ -434,8 +434,8 @@ def _scan_bwd(u, delta, xdbl, R, Wdt, bias, softplus, At, Dv, z, has_z, dout, dl
 
 # %% ../nbs/01_scan.ipynb #c2b8d27d
 def _grouped(t):
-    "The numpy view of a contiguous float32 tensor with its last axis split into groups of GROUP channels."
-    return t.numpy().reshape(*t.shape[:-1], t.shape[-1] // GROUP, GROUP)
+    "The numpy view of a contiguous float32 tensor with its last axis split into groups of GROUP channels (None: a stand-in)."
+    return _unused() if t is None else t.numpy().reshape(*t.shape[:-1], t.shape[-1] // GROUP, GROUP)
 
 def _scratch(*shape):
     "Kernel scratch as a torch tensor's numpy view, so torch's allocator (and the benchmark's memory count) sees it."
@@ -444,8 +444,10 @@ def _scratch(*shape):
 def _unused(): return np.zeros((1, 1, 1, GROUP), np.float32)  # stands in for an absent optional array
 
 def _splits(groups, batch):
-    "Ranges of channel groups per batch row: enough work items for two per thread, one range where the batch has them."
-    return min(groups, -(-2 * numba.get_num_threads() // batch))
+    """Ranges of channel groups per batch row: enough work items for two per thread, one range where the batch has them;
+    as few as hold that many groups each, so no range is empty."""
+    per_split = -(-groups // min(groups, -(-2 * numba.get_num_threads() // batch)))
+    return -(-groups // per_split)
 
 @contextlib.contextmanager
 def kernel_threads():
@@ -469,9 +471,9 @@ def numba_scan_forward(u, delta, xdbl, dt_rank, dt_weight, delta_bias, A, D, z, 
     groups = dim // GROUP
     with kernel_threads() as T:
         splits = _splits(groups, batch)
-        _scan_fwd(_grouped(u), _unused() if delta is None else _grouped(delta), xdbl.numpy(), dt_rank,
+        _scan_fwd(_grouped(u), _grouped(delta), xdbl.numpy(), dt_rank,
                   _grouped(dt_weight) if dt_rank else _unused()[0], _grouped(delta_bias), softplus, _grouped(A), _grouped(D),
-                  _unused() if z is None else _grouped(z), z is not None, K, splits, _grouped(out), _grouped(ckpt),
+                  _grouped(z), z is not None, K, splits, _grouped(out), _grouped(ckpt),
                   _grouped(last), _scratch(T, -(-groups // splits), N, GROUP), *(_scratch(T, GROUP) for _ in range(4)))
     return out, ckpt, last
 
@@ -485,17 +487,17 @@ def numba_scan_backward(u, delta, xdbl, dt_rank, dt_weight, delta_bias, A, D, z,
     if ckpt.shape[1] != (L + K - 1) // K: raise RuntimeError('CHECKPOINT_EVERY changed between the forward and the backward')
     groups = dim // GROUP
     if dlast is None: dlast = u.new_zeros(batch, N, dim)
-    dz = (None if z is None else torch.empty_like(z)) if dz is None else dz
+    if dz is None and z is not None: dz = torch.empty_like(z)
     du, ddelta = torch.empty_like(u), torch.empty_like(u) if dt_rank == 0 else None
     dA_b, dD_b, dbias_b = u.new_empty(batch, N, dim), u.new_empty(batch, dim), u.new_empty(batch, dim)
     dWdt_b = u.new_empty(batch, dt_rank, dim)
     with kernel_threads() as T:
         splits = _splits(groups, batch)
         dxdbl = xdbl.new_empty(splits, *xdbl.shape)
-        _scan_bwd(_grouped(u), _unused() if delta is None else _grouped(delta), xdbl.numpy(), dt_rank,
+        _scan_bwd(_grouped(u), _grouped(delta), xdbl.numpy(), dt_rank,
                   _grouped(dt_weight) if dt_rank else _unused()[0], _grouped(delta_bias), softplus, _grouped(A), _grouped(D),
-                  _unused() if z is None else _grouped(z), z is not None, _grouped(dout), _grouped(dlast), _grouped(ckpt), K,
-                  splits, _grouped(du), _unused() if ddelta is None else _grouped(ddelta), _unused() if dz is None else _grouped(dz),
+                  _grouped(z), z is not None, _grouped(dout), _grouped(dlast), _grouped(ckpt), K,
+                  splits, _grouped(du), _grouped(ddelta), _grouped(dz),
                   dxdbl.numpy(), _grouped(dA_b), _grouped(dD_b), _grouped(dbias_b), _grouped(dWdt_b),
                   _scratch(T, N, GROUP), *(_scratch(T, K, N, GROUP) for _ in range(2)), *(_scratch(T, K, GROUP) for _ in range(3)),
                   _scratch(T, -(-groups // splits), N, GROUP), *(_scratch(T, GROUP) for _ in range(7)))
@@ -521,7 +523,7 @@ class SelectiveScanNumba(torch.autograd.Function):
         u_, delta_ = _channels_last(u, pad), _channels_last(delta, pad)
         bias, Dv = _per_channel(delta_bias, pad, dim), _per_channel(D, pad, dim)
         At = F.pad(A.detach().float().T, (0, pad)).contiguous()
-        BC = torch.cat([B.detach().transpose(1, 2), C.detach().transpose(1, 2)], -1).float().contiguous()  # (batch, L, 2N)
+        BC = torch.cat([B.detach().transpose(1, 2), C.detach().transpose(1, 2)], -1).float()  # (batch, L, 2N)
         z_ = _channels_last(z, pad) if z is not None else None
         out, ckpt, last = numba_scan_forward(u_, delta_, BC, 0, None, bias, At, Dv, z_, bool(delta_softplus))
         ctx.save_for_backward(u_, delta_, BC, bias, At, Dv, z_, ckpt)

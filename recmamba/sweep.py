@@ -262,8 +262,8 @@ PRESETS = {
                     hidden_units=64, batch_size=32, settings=dict(num_blocks=1, dropout_rate=0.0)),
         backbone_params=dict(mamba=dict(lr=0.005)),   # in two-epoch trials 0.005 was better for mamba, 0.002 for sasrec
         grids=[dict(datasets=['ml-1m'], maxlens=[200]), dict(datasets=['synth-lifelong'], maxlens=[256, 512, 1024, 2048])],
-        bench=['--lengths', '256', '512', '1024', '2048', '--backbones', 'sasrec', 'sasrec-naive', 'linrec', 'mamba', '--scans',
-               '--repeats', '3', '--warmup', '1']),
+        bench=['--lengths', '256', '512', '1024', '2048', '--backbones', 'sasrec', 'sasrec-naive', 'linrec', 'mamba',
+               '--scans', '--repeats', '3', '--warmup', '1']),  # --scans with no value: the models only
     'full': dict(
         description="The Rec-Mamba study at full length: KuaiRand and LFM-1b (albums) histories of 256…10,000 items "
                     "with the original's protocol (BCE with one negative per position, 1,000 sampled negatives, "
@@ -358,21 +358,24 @@ def plan_sweep(spec, overrides=None, notebook_params=None):
         for key in ('datasets', 'maxlens', 'seeds'):
             if not _as_list(merged.get(key), key): raise SweepError(f'{where}: no {key} given (--{key} or a "{key}" key)')
         models = [model_name(b) for b in _as_list(merged.get('baselines'), 'baselines') + _as_list(merged.get('backbones'), 'backbones')]
+        model_params = {}  # model -> (notebook parameters, train settings), later sources overriding earlier ones
+        for model in sorted(set(models), key=lambda m: (m not in BASELINES, models.index(m))):
+            direct, settings = {}, {}
+            for source, label in ((spec.get('params') or {}, 'params'), (grid.get('params') or {}, f'{where} params'),
+                                  (per_model.get(model) or {}, f'backbone_params {model}'), (flag_params, '-p')):
+                d, s = _split_params(source, known, label)
+                direct |= d; settings |= s
+            model_params[model] = direct, settings
         for dataset, maxlen, seed in itertools.product(_as_list(merged['datasets'], 'datasets'), _as_list(merged['maxlens'], 'maxlens'),
                                                        _as_list(merged['seeds'], 'seeds')):
             if not (isinstance(maxlen, int) and maxlen >= 1): raise SweepError(f'{where}: maxlens must be positive integers, got {maxlen!r}')
             if not isinstance(seed, int): raise SweepError(f'{where}: seeds must be integers, got {seed!r}')
-            for model in sorted(set(models), key=lambda m: (m not in BASELINES, models.index(m))):
-                direct, settings = {}, {}
-                for source, label in ((spec.get('params') or {}, 'params'), (grid.get('params') or {}, f'{where} params'),
-                                      (per_model.get(model) or {}, f'backbone_params {model}'), (flag_params, '-p')):
-                    d, s = _split_params(source, known, label)
-                    direct |= d; settings |= s
+            for model, (direct, settings) in model_params.items():
                 rid = run_id(dataset, model, maxlen, seed)
                 if rid in seen: raise SweepError(f'{where}: run {rid} appears twice in the sweep')
                 seen.add(rid)
                 params = {k: v for k, v in known.items() if k not in GRID_PARAMS} | direct
-                params |= dict(dataset=dataset, backbone=model, maxlen=maxlen, seed=seed, settings=settings)
+                params |= dict(dataset=dataset, backbone=model, maxlen=maxlen, seed=seed, settings=dict(settings))
                 runs.append(dict(run=rid, kind='baseline' if model in BASELINES else 'model', params=params))
     if not runs: raise SweepError('the sweep has no runs: give --backbones or --baselines')
     for r in runs:
