@@ -193,15 +193,16 @@ def _umask():
     return umask
 
 @contextlib.contextmanager
-def atomic_write(path, mode='wb'):
-    "Write to a temporary file beside `path` that replaces `path` only once the block completes."
+def atomic_write(path, mode='wb', perms=None):
+    "Write to a temporary file beside `path` that replaces `path` only once the block completes, with permissions `perms`."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
     try:
         with os.fdopen(fd, mode) as f:
             yield f
             f.flush(); os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes the file private; a result is as readable as any file written here
+        # mkstemp makes the file private; by default a result is as readable as any file written here
+        os.chmod(tmp, 0o666 & ~_umask() if perms is None else perms)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError): os.unlink(tmp)

@@ -10,7 +10,7 @@ __all__ = ['REPORT_METRICS', 'MODEL_ORDER', 'COLORS', 'PLOTLY_MIME', 'CHROMIUM_A
            'report_arguments', 'report_main', 'list_sweeps', 'Explorer']
 
 # %% ../nbs/07_report.ipynb #e2aec991
-import argparse, contextlib, html, json, math, os, shutil, sys, tempfile, time
+import argparse, contextlib, html, json, math, shutil, sys, tempfile, time
 from pathlib import Path
 
 import numpy as np
@@ -222,8 +222,7 @@ _RUN_TEMPLATE = """{%- extends 'index.html.j2' -%}
 
 def write_public(path, text):
     "Write `text` to `path` atomically, readable by everyone (a report may be served by a web server)."
-    with atomic_write(path, 'w') as f: f.write(text)
-    os.chmod(path, 0o644)
+    with atomic_write(path, 'w', perms=0o644) as f: f.write(text)
     return Path(path)
 
 def write_plotly_js(directory):
