@@ -4,9 +4,9 @@
 
 # %% auto #0
 __all__ = ['CHUNK_ELEMENTS', 'GROUP', 'CHECKPOINT_EVERY', 'SCAN_IMPLS', 'check_scan_args', 'selective_scan_ref',
-           'import_mamba_ssm', 'chunk_length', 'selective_scan_chunked', 'exp32', 'softplus32', 'sigmoid32',
-           'kernel_threads', 'numba_scan_forward', 'numba_scan_backward', 'SelectiveScanNumba', 'selective_scan_numba',
-           'resolve_scan_impl', 'selective_scan']
+           'import_mamba_ssm', 'chunk_length', 'selective_scan_chunked', 'exp32', 'exp2_32', 'softplus_sigmoid32',
+           'softplus32', 'sigmoid32', 'kernel_threads', 'numba_scan_forward', 'numba_scan_backward',
+           'SelectiveScanNumba', 'selective_scan_numba', 'resolve_scan_impl', 'selective_scan']
 
 # %% ../nbs/01_scan.ipynb #f89e74af
 import contextlib, importlib, importlib.util, math, os, sys, types
@@ -209,10 +209,22 @@ def selective_scan_chunked(u, delta, A, B, C, D=None, z=None, delta_bias=None, d
 import numba
 import numpy as np
 from numba import prange
+from numba.core import types as nbtypes
+from numba.core.extending import intrinsic
 
 GROUP = 32  # neighbouring channels updated together with SIMD instructions
 CHECKPOINT_EVERY = 64  # the forward stores the state every this many steps for the backward
 _jit = dict(fastmath={'reassoc', 'contract', 'nsz', 'arcp'}, error_model='numpy', cache=True)
+
+@intrinsic
+def _prefer_512_bit_vectors(typingctx):
+    """Marks the function that calls it (a kernel's parallel body) for 512-bit vectors: LLVM vectorises with 256 bits on
+    AVX-512 CPUs unless told otherwise, and its function attribute tells it for this function alone (NUMBA_CPU_FEATURES
+    would change every numba function in the process). No effect on CPUs without AVX-512."""
+    def codegen(context, builder, sig, args):
+        set.add(builder.function.attributes, '"prefer-vector-width"="512"')  # llvmlite's add() knows no string attributes
+        return context.get_dummy_value()
+    return nbtypes.none(), codegen
 
 @numba.njit(inline='always', **_jit)
 def exp32(x):
@@ -221,19 +233,35 @@ def exp32(x):
     n = min(max(n, np.float32(-126.0)), np.float32(127.0))
     r = x - n * np.float32(0.693145751953125)  # ln2 split in two so that n*ln2 is exact
     r = r - n * np.float32(1.428606765330187e-06)
-    p = np.float32(0.011734365257931709)  # minimax on [0, ln2): relative error 1.6e-7 in float32
-    p = p * r + np.float32(0.038945217145891484)
-    p = p * r + np.float32(0.1676311880751076)
-    p = p * r + np.float32(0.4998495329548089)
-    p = p * r + np.float32(1.0000083140959684)
-    p = p * r + np.float32(0.9999999323025855)
+    p = np.float32(0.011745543438729468)  # minimax on [0, ln2) with p(0) = 1, p(ln2) = 2: relative error 1.8e-7 in float32
+    p = p * r + np.float32(0.03894986149976494)
+    p = p * r + np.float32(0.16761124323443788)
+    p = p * r + np.float32(0.4998600581311399)
+    p = p * r + np.float32(1.0000065761937038)
+    p = p * r + np.float32(1.0)
     e = p * np.int32((np.int32(n) + np.int32(127)) << np.int32(23)).view(np.float32)
     e = np.float32(0.0) if x < np.float32(-87.33) else e
     return np.float32(np.inf) if x > np.float32(88.72) else e
 
 @numba.njit(inline='always', **_jit)
-def softplus32(x):
-    "log(1 + e^x) = max(x, 0) + log1p(e^-|x|), log1p(y) = 2 atanh(y / (2 + y)) by its series (y / (2 + y) <= 1/3)."
+def exp2_32(t):
+    "2**t of a float32 that vectorises: 2**n * p(f) with n = floor(t), 0 <= f < 1; 0 below -126, inf from 128 on."
+    t = np.float32(-127.0) if t < np.float32(-127.0) else t  # n = -127 gives the exponent bits of 0.0
+    t = np.float32(128.0) if t > np.float32(128.0) else t  # ... n = 128 those of inf; nan stays nan
+    n = np.floor(t)
+    f = t - n
+    p = np.float32(0.001879318636820405)  # exp32's polynomial in f = r / ln2: exact at 0 and 1, so 2**n is exact
+    p = p * f + np.float32(0.008990995119095686)
+    p = p * f + np.float32(0.05581867594758048)
+    p = p * f + np.float32(0.2401592714664335)
+    p = p * f + np.float32(0.6931517388300699)
+    p = p * f + np.float32(1.0)
+    return p * np.int32((np.int32(n) + np.int32(127)) << np.int32(23)).view(np.float32)
+
+@numba.njit(inline='always', **_jit)
+def softplus_sigmoid32(x):
+    """softplus(x) = log(1 + e^x) = max(x, 0) + log1p(e^-|x|), log1p(y) = 2 atanh(y / (2 + y)) by its series
+    (y / (2 + y) <= 1/3); and sigmoid(x), its derivative, from the same exponential."""
     y = exp32(-abs(x))
     s = y / (np.float32(2.0) + y)
     s2 = s * s
@@ -245,8 +273,12 @@ def softplus32(x):
     p = p * s2 + np.float32(1 / 5)
     p = p * s2 + np.float32(1 / 3)
     p = p * s2 + np.float32(1.0)
-    return max(x, np.float32(0.0)) + np.float32(2.0) * s * p
+    sig = (np.float32(1.0) if x >= np.float32(0.0) else y) / (np.float32(1.0) + y)
+    return max(x, np.float32(0.0)) + np.float32(2.0) * s * p, sig
 
+@numba.njit(inline='always', **_jit)
+def softplus32(x):
+    return softplus_sigmoid32(x)[0]  # the unused sigmoid is compiled away
 
 @numba.njit(inline='always', **_jit)
 def sigmoid32(x):
@@ -264,16 +296,18 @@ def _project_step(xdbl, R, Wdt, bias, b, t, gi, x, tid):
             x[tid, g] += w * Wdt[r, gi, g]
 
 @numba.njit(parallel=True, **_jit)
-def _scan_fwd(u, delta, xdbl, R, Wdt, bias, softplus, At, Dv, z, has_z, K, splits, out, ckpt, last, h, xs, dts, dus, y):
-    """Forward over grouped arrays: u, delta, z, out (batch, L, groups, GROUP); bias, Dv (groups, GROUP); At (N, groups,
-    GROUP); xdbl (batch, L, R + 2N) holds the low-rank step input (columns :R), B (R:R+N) and C (R+N:); Wdt (R, groups,
-    GROUP). Writes out, the state before every K-th step to ckpt (batch, L/K, N, groups, GROUP) and the final state to
-    last (batch, N, groups, GROUP); h, xs, dts, dus, y are per-thread scratch. One work item per batch row and range
-    of channel groups (`splits` ranges per row), stepping through time with all of its groups."""
+def _scan_fwd(u, delta, xdbl, R, Wdt, bias, softplus, At2, Dv, z, has_z, K, splits, out, ckpt, last, h, xs, dts, dus, y):
+    """Forward over grouped arrays: u, delta, z, out (batch, L, groups, GROUP); bias, Dv (groups, GROUP); At2 (N, groups,
+    GROUP), A times log2(e), so that the decays are exp2(dt At2); xdbl (batch, L, R + 2N) holds the low-rank step input
+    (columns :R), B (R:R+N) and C (R+N:); Wdt (R, groups, GROUP). Writes out, the state before every K-th step to ckpt
+    (batch, L/K, N, groups, GROUP) and the final state to last (batch, N, groups, GROUP); h, xs, dts, dus, y are
+    per-thread scratch. One work item per batch row and range of channel groups (`splits` ranges per row), stepping
+    through time with all of its groups."""
     batch, L, groups = u.shape[:3]
-    N = At.shape[0]
+    N = At2.shape[0]
     per_split = (groups + splits - 1) // splits
     for item in prange(batch * splits):
+        _prefer_512_bit_vectors()
         tid = numba.get_thread_id()
         b, s = item // splits, item % splits
         g0, g1 = s * per_split, min(groups, s * per_split + per_split)
@@ -303,7 +337,7 @@ def _scan_fwd(u, delta, xdbl, R, Wdt, bias, softplus, At, Dv, z, has_z, K, split
                 for n in range(N):
                     bn, cn = xdbl[b, t, R + n], xdbl[b, t, R + N + n]
                     for g in range(GROUP):
-                        hv = exp32(dts[tid, g] * At[n, gi, g]) * h[tid, j, n, g] + dus[tid, g] * bn
+                        hv = exp2_32(dts[tid, g] * At2[n, gi, g]) * h[tid, j, n, g] + dus[tid, g] * bn
                         h[tid, j, n, g] = hv
                         y[tid, g] += hv * cn
                 if has_z:
@@ -320,19 +354,21 @@ def _scan_fwd(u, delta, xdbl, R, Wdt, bias, softplus, At, Dv, z, has_z, K, split
 
 # %% ../nbs/01_scan.ipynb #4ec86157
 @numba.njit(parallel=True, **_jit)
-def _scan_bwd(u, delta, xdbl, R, Wdt, bias, softplus, At, Dv, z, has_z, dout, dlast, ckpt, K, splits,
+def _scan_bwd(u, delta, xdbl, R, Wdt, bias, softplus, At, At2, Dv, z, has_z, dout, dlast, ckpt, K, splits,
               du, ddelta, dz, dxdbl, dA_b, dD_b, dbias_b, dWdt_b,
               h, decay, ah, dts, dsig, gys, lam, xs, ys, zsig, dtu, lb_acc, e_acc, ddt_acc):
-    """Backward of `_scan_fwd` (same layouts). Writes du, dz (which may be z itself: z[t] is read before dz[t] is
-    written), ddelta (R = 0) and, per split s of the channel groups, dxdbl[s] (splits, batch, L, R + 2N): the gradients of
-    the low-rank step input, B and C summed over the split's channels. dA_b (batch, N, groups, GROUP), dD_b, dbias_b
-    (batch, groups, GROUP) and dWdt_b (batch, R, groups, GROUP) get per-batch-row sums; the rest is per-thread scratch.
+    """Backward of `_scan_fwd` (same layouts; At is A itself, for the gradients, next to At2 for the decays). Writes du,
+    dz (which may be z itself: z[t] is read before dz[t] is written), ddelta (R = 0) and, per split s of the channel
+    groups, dxdbl[s] (splits, batch, L, R + 2N): the gradients of the low-rank step input, B and C summed over the
+    split's channels. dA_b (batch, N, groups, GROUP), dD_b, dbias_b (batch, groups, GROUP) and dWdt_b (batch, R, groups,
+    GROUP) get per-batch-row sums; the rest is per-thread scratch.
     Each block of K steps is recomputed forward from its checkpoint, keeping its decays a_t and decayed states a_t h_(t-1),
     then walked in reverse with lam holding a_(t+1) λ_(t+1), the gradient that reaches h_t from the steps after it."""
     batch, L, groups = u.shape[:3]
     N, M = At.shape[0], xdbl.shape[2]
     per_split = (groups + splits - 1) // splits
     for item in prange(batch * splits):
+        _prefer_512_bit_vectors()
         tid = numba.get_thread_id()
         b, s = item // splits, item % splits
         g0, g1 = s * per_split, min(groups, s * per_split + per_split)
@@ -362,13 +398,15 @@ def _scan_bwd(u, delta, xdbl, R, Wdt, bias, softplus, At, Dv, z, has_z, dout, dl
                     if R == 0:
                         for g in range(GROUP):
                             x = delta[b, t, gi, g] + bias[gi, g]
-                            dts[tid, i, g] = softplus32(x) if softplus else x
-                            dsig[tid, i, g] = sigmoid32(x) if softplus else np.float32(1.0)
+                            sp, sig = softplus_sigmoid32(x)
+                            dts[tid, i, g] = sp if softplus else x
+                            dsig[tid, i, g] = sig if softplus else np.float32(1.0)
                     else:
                         _project_step(xdbl, R, Wdt, bias, b, t, gi, xs, tid)
                         for g in range(GROUP):
-                            dts[tid, i, g] = softplus32(xs[tid, g]) if softplus else xs[tid, g]
-                            dsig[tid, i, g] = sigmoid32(xs[tid, g]) if softplus else np.float32(1.0)
+                            sp, sig = softplus_sigmoid32(xs[tid, g])
+                            dts[tid, i, g] = sp if softplus else xs[tid, g]
+                            dsig[tid, i, g] = sig if softplus else np.float32(1.0)
                     if has_z:  # out = y * silu(z)
                         for g in range(GROUP):
                             zg = z[b, t, gi, g]
@@ -384,7 +422,7 @@ def _scan_bwd(u, delta, xdbl, R, Wdt, bias, softplus, At, Dv, z, has_z, dout, dl
                         bn, cn = xdbl[b, t, R + n], xdbl[b, t, R + N + n]
                         sum_dC = np.float32(0.0)
                         for g in range(GROUP):
-                            a = exp32(dts[tid, i, g] * At[n, gi, g])
+                            a = exp2_32(dts[tid, i, g] * At2[n, gi, g])
                             decayed = a * h[tid, n, g]
                             hv = decayed + dtu[tid, g] * bn
                             decay[tid, i, n, g] = a
@@ -472,7 +510,7 @@ def numba_scan_forward(u, delta, xdbl, dt_rank, dt_weight, delta_bias, A, D, z, 
     with kernel_threads() as T:
         splits = _splits(groups, batch)
         _scan_fwd(_grouped(u), _grouped(delta), xdbl.numpy(), dt_rank,
-                  _grouped(dt_weight) if dt_rank else _unused()[0], _grouped(delta_bias), softplus, _grouped(A), _grouped(D),
+                  _grouped(dt_weight) if dt_rank else _unused()[0], _grouped(delta_bias), softplus, _grouped(A * math.log2(math.e)), _grouped(D),
                   _grouped(z), z is not None, K, splits, _grouped(out), _grouped(ckpt),
                   _grouped(last), _scratch(T, -(-groups // splits), N, GROUP), *(_scratch(T, GROUP) for _ in range(4)))
     return out, ckpt, last
@@ -495,7 +533,7 @@ def numba_scan_backward(u, delta, xdbl, dt_rank, dt_weight, delta_bias, A, D, z,
         splits = _splits(groups, batch)
         dxdbl = xdbl.new_empty(splits, *xdbl.shape)
         _scan_bwd(_grouped(u), _grouped(delta), xdbl.numpy(), dt_rank,
-                  _grouped(dt_weight) if dt_rank else _unused()[0], _grouped(delta_bias), softplus, _grouped(A), _grouped(D),
+                  _grouped(dt_weight) if dt_rank else _unused()[0], _grouped(delta_bias), softplus, _grouped(A), _grouped(A * math.log2(math.e)), _grouped(D),
                   _grouped(z), z is not None, _grouped(dout), _grouped(dlast), _grouped(ckpt), K,
                   splits, _grouped(du), _grouped(ddelta), _grouped(dz),
                   dxdbl.numpy(), _grouped(dA_b), _grouped(dD_b), _grouped(dbias_b), _grouped(dWdt_b),
