@@ -212,9 +212,11 @@ from numba import prange
 from numba.core import types as nbtypes
 from numba.core.extending import intrinsic
 
-GROUP = 32  # neighbouring channels updated together with SIMD instructions
+GROUP = 64  # neighbouring channels updated together with SIMD instructions
 CHECKPOINT_EVERY = 64  # the forward stores the state every this many steps for the backward
-_jit = dict(fastmath={'reassoc', 'contract', 'nsz', 'arcp'}, error_model='numpy', cache=True)
+# cached on disk in the package only: numba keys a notebook cell's cache on that cell alone, so a cell would keep a kernel
+# compiled against another cell's old GROUP or exp2_32 (the package's cache is keyed on the whole file)
+_jit = dict(fastmath={'reassoc', 'contract', 'nsz', 'arcp'}, error_model='numpy', cache=__name__ != '__main__')
 
 @intrinsic
 def _prefer_512_bit_vectors(typingctx):
