@@ -5,7 +5,7 @@
 #      the CPU with its padding, causality and scoring properties;
 #   2. `recmamba bench --device cuda --batch 32` for every backbone at L = 256 ... 8192;
 #   3. the scans alone at L = 1024 and 4096 (the fused kernel where installed, the chunked and the sequential PyTorch
-#      scans), bounded so that the whole fits;
+#      scans), on time-contiguous inputs as mamba_ssm's module passes them, bounded so that the whole fits;
 # then a summary. Logs, JSON reports and HTML figures go to --out (default $OUT if set, else reports/bench).
 #
 # Usage:  bench/gpu_check.sh [--dry-run] [--out DIR]
@@ -79,7 +79,7 @@ commands() {  # commands DEVICE NAME MODEL_LENGTHS SCAN_LENGTHS SIZE_FLAGS...: s
   MODELS_CMD=("$PY" -m recmamba bench --device "$device" "$@" --lengths $model_lengths --backbones "${BACKBONES[@]}"
               --scans --timeout 45 --out "$OUT_DIR" --name "$name-models")
   SCANS_CMD=("$PY" -m recmamba bench --device "$device" "$@" --lengths $scan_lengths --backbones --scans "${SCANS[@]}"
-             --timeout 45 --out "$OUT_DIR" --name "$name-scans")
+             --scan-layout time --timeout 45 --out "$OUT_DIR" --name "$name-scans")
 }
 commands cuda cuda-b32 "256 512 1024 2048 4096 8192" "1024 4096" --batch 32
 if [ "$DRY" = 1 ]; then
