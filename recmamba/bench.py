@@ -122,14 +122,13 @@ def scan_inputs(spec):
     sequence = (lambda x: x.mT.contiguous().mT) if spec.get('scan_layout', 'channels') == 'channels' else (lambda x: x)
     g = torch.Generator().manual_seed(0)
     dt = torch.exp(torch.rand(dim, generator=g) * (math.log(0.1) - math.log(1e-3)) + math.log(1e-3))
-    leaves = dict(u=sequence(torch.randn(batch, dim, length, generator=g)),
-                  delta=sequence(0.5 * torch.randn(batch, dim, length, generator=g)), A=-torch.arange(1., N + 1).repeat(dim, 1),
-                  B=sequence(torch.randn(batch, N, length, generator=g)), C=sequence(torch.randn(batch, N, length, generator=g)),
-                  D=torch.ones(dim), z=sequence(torch.randn(batch, dim, length, generator=g)),
+    rand = lambda *shape: torch.randn(*shape, generator=g)
+    leaves = dict(u=sequence(rand(batch, dim, length)), delta=sequence(0.5 * rand(batch, dim, length)),
+                  A=-torch.arange(1., N + 1).repeat(dim, 1), B=sequence(rand(batch, N, length)),
+                  C=sequence(rand(batch, N, length)), D=torch.ones(dim), z=sequence(rand(batch, dim, length)),
                   delta_bias=dt + torch.log(-torch.expm1(-dt)))
     device = torch.device(spec['device'])
-    return ({k: v.to(device).requires_grad_() for k, v in leaves.items()},
-            sequence(torch.randn(batch, dim, length, generator=g)).to(device))
+    return {k: v.to(device).requires_grad_() for k, v in leaves.items()}, sequence(rand(batch, dim, length)).to(device)
 
 def scan_step(spec):
     "A scan case: forward and backward of `selective_scan` by the implementation `spec['name']` on `scan_inputs(spec)`."

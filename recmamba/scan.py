@@ -235,7 +235,7 @@ def exp32(x):
     n = min(max(n, np.float32(-126.0)), np.float32(127.0))
     r = x - n * np.float32(0.693145751953125)  # ln2 split in two so that n*ln2 is exact
     r = r - n * np.float32(1.428606765330187e-06)
-    p = np.float32(0.011745543438729468)  # minimax on [0, ln2) with p(0) = 1, p(ln2) = 2: relative error 1.8e-7 in float32
+    p = np.float32(0.011745543438729468)  # minimax on [0, ln2) with p(0) = 1, p(ln2) = 2: relative error 1.8e-7
     p = p * r + np.float32(0.03894986149976494)
     p = p * r + np.float32(0.16761124323443788)
     p = p * r + np.float32(0.4998600581311399)
@@ -511,10 +511,10 @@ def numba_scan_forward(u, delta, xdbl, dt_rank, dt_weight, delta_bias, A, D, z, 
     groups = dim // GROUP
     with kernel_threads() as T:
         splits = _splits(groups, batch)
-        _scan_fwd(_grouped(u), _grouped(delta), xdbl.numpy(), dt_rank,
-                  _grouped(dt_weight) if dt_rank else _unused()[0], _grouped(delta_bias), softplus, _grouped(A * math.log2(math.e)), _grouped(D),
-                  _grouped(z), z is not None, K, splits, _grouped(out), _grouped(ckpt),
-                  _grouped(last), _scratch(T, -(-groups // splits), N, GROUP), *(_scratch(T, GROUP) for _ in range(4)))
+        _scan_fwd(_grouped(u), _grouped(delta), xdbl.numpy(), dt_rank, _grouped(dt_weight) if dt_rank else _unused()[0],
+                  _grouped(delta_bias), softplus, _grouped(A * math.log2(math.e)), _grouped(D), _grouped(z), z is not None,
+                  K, splits, _grouped(out), _grouped(ckpt), _grouped(last), _scratch(T, -(-groups // splits), N, GROUP),
+                  *(_scratch(T, GROUP) for _ in range(4)))
     return out, ckpt, last
 
 def numba_scan_backward(u, delta, xdbl, dt_rank, dt_weight, delta_bias, A, D, z, softplus, ckpt, dout, dlast=None, dz=None):
@@ -534,13 +534,13 @@ def numba_scan_backward(u, delta, xdbl, dt_rank, dt_weight, delta_bias, A, D, z,
     with kernel_threads() as T:
         splits = _splits(groups, batch)
         dxdbl = xdbl.new_empty(splits, *xdbl.shape)
-        _scan_bwd(_grouped(u), _grouped(delta), xdbl.numpy(), dt_rank,
-                  _grouped(dt_weight) if dt_rank else _unused()[0], _grouped(delta_bias), softplus, _grouped(A), _grouped(A * math.log2(math.e)), _grouped(D),
-                  _grouped(z), z is not None, _grouped(dout), _grouped(dlast), _grouped(ckpt), K,
-                  splits, _grouped(du), _grouped(ddelta), _grouped(dz),
-                  dxdbl.numpy(), _grouped(dA_b), _grouped(dD_b), _grouped(dbias_b), _grouped(dWdt_b),
-                  _scratch(T, N, GROUP), *(_scratch(T, K, N, GROUP) for _ in range(2)), *(_scratch(T, K, GROUP) for _ in range(3)),
-                  _scratch(T, -(-groups // splits), N, GROUP), *(_scratch(T, GROUP) for _ in range(7)))
+        _scan_bwd(_grouped(u), _grouped(delta), xdbl.numpy(), dt_rank, _grouped(dt_weight) if dt_rank else _unused()[0],
+                  _grouped(delta_bias), softplus, _grouped(A), _grouped(A * math.log2(math.e)), _grouped(D), _grouped(z),
+                  z is not None, _grouped(dout), _grouped(dlast), _grouped(ckpt), K, splits, _grouped(du),
+                  _grouped(ddelta), _grouped(dz), dxdbl.numpy(), _grouped(dA_b), _grouped(dD_b), _grouped(dbias_b),
+                  _grouped(dWdt_b), _scratch(T, N, GROUP), *(_scratch(T, K, N, GROUP) for _ in range(2)),
+                  *(_scratch(T, K, GROUP) for _ in range(3)), _scratch(T, -(-groups // splits), N, GROUP),
+                  *(_scratch(T, GROUP) for _ in range(7)))
     return (du, ddelta, dz, dxdbl[0] if splits == 1 else dxdbl.sum(0), dA_b.sum(0), dD_b.sum(0), dbias_b.sum(0),
             dWdt_b.sum(0))
 
