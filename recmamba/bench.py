@@ -338,9 +338,10 @@ def bench_arguments(parser):
     parser.add_argument('--scans', nargs='*', metavar='IMPL',
                         help=f'selective-scan implementations to time alone, of {list(SCAN_IMPLS)} '
                              '(default: the fused scan — numba on CPU, cuda where mamba_ssm is installed — and torch and ref; none: --scans with no value)')
-    parser.add_argument('--scan-layout', default='channels', choices=list(SCAN_LAYOUTS),
+    parser.add_argument('--scan-layout', default=None, choices=list(SCAN_LAYOUTS),
                         help='memory order of the scan cases\' (batch, channels, L) tensors: ' +
-                             '; '.join(f'{k}: {v}' for k, v in SCAN_LAYOUTS.items()) + ' (default channels)')
+                             '; '.join(f'{k}: {v}' for k, v in SCAN_LAYOUTS.items()) +
+                             ' (default: channels on CPU, where the fused scan is ours; time on CUDA, where it is mamba_ssm\'s)')
     parser.add_argument('--batch', type=int, default=8)
     parser.add_argument('--hidden', type=int, default=64, help='hidden units H (default 64)')
     parser.add_argument('--num-blocks', type=int, default=1, help='blocks of every backbone (default 1: compares blocks)')
@@ -382,6 +383,7 @@ def check_bench_args(args):
     if any(L < 1 for L in args.lengths): raise ValueError(f'--lengths must be positive, got {args.lengths}')
     if args.backbones is None: args.backbones = default_models(args.device)
     if args.scans is None: args.scans = default_scans(args.device)
+    if args.scan_layout is None: args.scan_layout = 'time' if device.type == 'cuda' else 'channels'
     forced = [MODEL_CASES[name]['scan'] for name in args.backbones if 'scan' in MODEL_CASES[name]]
     for impl in args.scans + forced: resolve_scan_impl(impl, device)  # a ValueError names an unknown or unavailable one
     if args.baseline not in MODEL_CASES: raise ValueError(f'--baseline must be one of {list(MODEL_CASES)}, got {args.baseline!r}')
