@@ -119,7 +119,7 @@ def scan_inputs(spec):
     """`selective_scan`'s inputs at the Mamba block's shapes, all needing gradients, and a gradient for its output; the
     (batch, ·, L) tensors laid out in memory as `spec['scan_layout']` says (the same values in either)."""
     batch, dim, N, length = spec['batch'], int(spec['expand'] * spec['hidden']), spec['d_state'], spec['length']
-    sequence = (lambda x: x.mT.contiguous().mT) if spec.get('scan_layout', 'channels') == 'channels' else (lambda x: x)
+    sequence = (lambda x: x.mT.contiguous().mT) if spec['scan_layout'] == 'channels' else (lambda x: x)
     g = torch.Generator().manual_seed(0)
     dt = torch.exp(torch.rand(dim, generator=g) * (math.log(0.1) - math.log(1e-3)) + math.log(1e-3))
     rand = lambda *shape: torch.randn(*shape, generator=g)
@@ -229,6 +229,9 @@ def _table(report, kind):
     "{(name, length): row} of the successful cases of `kind`."
     return {(r['name'], r['length']): r for r in report['results'] if r['kind'] == kind and r['status'] == 'ok'}
 
+def _scan_layout(settings):
+    return settings.get('scan_layout', 'time')  # reports from before --scan-layout timed time-contiguous inputs
+
 def summary(report):
     "Text tables: per length, time (ms) and peak memory (MiB) of each case, and ratios to the baseline."
     s = report['settings']
@@ -259,7 +262,7 @@ def summary(report):
         lines.append('')
         lines += ['  '.join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))) for row in rows]
         lines.append(f"  (x/x: time/memory relative to {base or 'the fastest scan'} at the same length)")
-        if kind == 'scan': lines.append(f"  (scan inputs {SCAN_LAYOUTS[s.get('scan_layout', 'time')]})")
+        if kind == 'scan': lines.append(f"  (scan inputs {SCAN_LAYOUTS[_scan_layout(s)]})")
     return '\n'.join(lines)
 
 def goals(report, mamba='mamba'):
@@ -273,7 +276,7 @@ def goals(report, mamba='mamba'):
     if (fused, 4096) in scans and pure:
         best = min(pure, key=lambda impl: scans[impl, 4096]['time_ms'])
         check(f"scan speed-up {fused} over the fastest pure-PyTorch scan ({best}) at L=4096, "
-              f"{report['settings'].get('scan_layout', 'time')}-contiguous inputs",
+              f"{_scan_layout(report['settings'])}-contiguous inputs",
               scans[best, 4096]['time_ms'] / scans[fused, 4096]['time_ms'], 20, True)
     for other, L, time_limit, mem_limit in (('sasrec', 4096, 0.5, 1.0), ('sasrec', 8192, 0.3, 1.0),
                                             ('sasrec-naive', 4096, 0.2, 0.2)):
