@@ -18,14 +18,16 @@ from .evaluate import (MODES, SPLITS, Run, atomic_write, eval_filename, evaluate
                                metric_values, resolve_device, sample_negatives)
 
 # %% auto #0
-__all__ = ['MODEL_SETTINGS', 'RESUMABLE', 'ALIASES', 'TrainConfig', 'ConfigError', 'typed_settings', 'check_config', 'read_yaml',
-           'read_config_file', 'TrainBatches', 'Objective', 'rng_state', 'set_rng_state', 'learning_rate',
-           'NonFiniteLossError', 'environment', 'peak_memory_mb', 'EpochLog', 'resume_settings', 'train',
-           'train_arguments', 'settings_from_args', 'train_main']
+__all__ = ['WINDOW_SCHEMES', 'MODEL_SETTINGS', 'RESUMABLE', 'ALIASES', 'TrainConfig', 'ConfigError', 'typed_settings',
+           'check_config', 'read_yaml', 'read_config_file', 'training_windows', 'TrainBatches', 'Objective',
+           'rng_state', 'set_rng_state', 'learning_rate', 'NonFiniteLossError', 'environment', 'peak_memory_mb',
+           'EpochLog', 'resume_settings', 'train', 'train_arguments', 'settings_from_args', 'train_main']
 
 # %% ../nbs/04_train.ipynb #344d146b
 def _setting(default, help, kind=None, choices=None):
     return field(default=default, metadata=dict(help=help, kind=kind or type(default), choices=choices))
+
+WINDOW_SCHEMES = ('all', 'last')  # see training_windows
 
 @dataclass
 class TrainConfig:
@@ -47,13 +49,16 @@ class TrainConfig:
     loss: str = _setting('bce', "bce: the original's one negative per position; ce: softmax over all items; "
                          'sampled_softmax: softmax over loss_negatives items shared by the batch', choices=('bce', 'ce', 'sampled_softmax'))
     loss_negatives: int = _setting(100, 'negatives of the sampled softmax')
-    batch_size: int = _setting(128, 'users per step (over all processes)')
+    windows: str = _setting('all', "training windows per epoch: all (every training target once, in overlapping windows) or "
+                            "last (each user's most recent window only, as the original)", choices=WINDOW_SCHEMES)
+    window_stride: int = _setting(None, 'windows=all: steps between consecutive windows of a user (default maxlen // 2)', int)
+    batch_size: int = _setting(128, 'windows per step (over all processes)')
     lr: float = _setting(0.001, 'Adam learning rate (betas 0.9, 0.98)')
     schedule: str = _setting('constant', 'learning-rate schedule after the warm-up', choices=('constant', 'cosine'))
     warmup_steps: int = _setting(0, 'steps of linear learning-rate warm-up')
     clip_grad_norm: float = _setting(0.0, 'clip the gradient norm to this (0: no clipping)')
     l2_emb: float = _setting(0.0, "penalty l2_emb * ||item embeddings|| (the original's, not squared)")
-    num_epochs: int = _setting(200, 'epochs; one epoch is one pass over the users')
+    num_epochs: int = _setting(200, 'epochs; one epoch is one pass over the training windows')
     seed: int = _setting(0, 'seed of initialisation, data order, negatives and dropout')
     patience: int = _setting(10, 'stop after this many validations without improvement (0: never)')
     val_metric: str = _setting('NDCG@10', 'validation metric that picks best.pt')
@@ -141,6 +146,9 @@ def check_config(settings, origin=None):
     except ValueError as e: problems.append(f'val_metric: {e}{where("val_metric")}')
     need(cfg.loss == 'sampled_softmax' or 'loss_negatives' not in origin,
          f'loss_negatives applies to loss=sampled_softmax, not {cfg.loss}', 'loss_negatives', 'loss')
+    need(cfg.windows == 'all' or cfg.window_stride is None, f'window_stride applies to windows=all, not {cfg.windows}', 'window_stride', 'windows')
+    need(cfg.window_stride is None or 1 <= cfg.window_stride <= cfg.maxlen,
+         f'window_stride must be in 1..maxlen={cfg.maxlen}, got {cfg.window_stride}', 'window_stride')
     need(cfg.eval_mode != 'full' or 'neg_samples' not in origin,
          'neg_samples has no meaning with eval_mode=full (every item is a candidate)', 'neg_samples', 'eval_mode')
     need(not cfg.inference_only or cfg.state_dict_path, 'inference_only needs state_dict_path', 'inference_only')
@@ -192,38 +200,60 @@ def read_config_file(path):
     for alias in ALIASES: _merge_alias(values, origin, alias)
     return values, origin
 
-# %% ../nbs/04_train.ipynb #f55c2b4f
+# %% ../nbs/04_train.ipynb #5bae3a96
+def training_windows(ds, maxlen, windows='all', stride=None):
+    """The training windows of an epoch, `(users, ends, counted)`: window i reads the first `ends[i]` items of user
+    `users[i]`, whose last `maxlen` are its inputs, and counts the last `counted[i]` of its targets."""
+    if windows not in WINDOW_SCHEMES: raise ValueError(f'windows must be one of {", ".join(WINDOW_SCHEMES)}, got {windows!r}')
+    targets = np.maximum(ds.train_lengths - 1, 0).astype(np.int64)
+    users = np.flatnonzero(targets >= 1)
+    total = targets[users]
+    if windows == 'last': return users, total, np.minimum(total, maxlen)
+    stride = stride or max(1, maxlen // 2)
+    if not 1 <= stride <= maxlen: raise ValueError(f'window_stride must be in 1..maxlen={maxlen}, got {stride}')
+    per_user = 1 + -(-np.maximum(total - maxlen, 0) // stride)
+    index = np.arange(per_user.sum()) - np.repeat(np.cumsum(per_user) - per_user, per_user)   # 0, 1, … within a user
+    ends = np.minimum(maxlen + index * stride, np.repeat(total, per_user))
+    return np.repeat(users, per_user), ends, ends - np.where(index > 0, maxlen + (index - 1) * stride, 0)
+
+# %% ../nbs/04_train.ipynb #66643b49
 class TrainBatches(torch.utils.data.Dataset):
-    "Step `i` of an epoch: this process's rows of the i-th global batch — a pure function of (seed, epoch, i)."
-    def __init__(self, ds, maxlen, batch_size, loss='bce', loss_negatives=100, seed=0, rank=0, world_size=1):
+    "Step `i` of an epoch: this process's rows of the i-th global batch of windows — a pure function of (seed, epoch, i)."
+    def __init__(self, ds, maxlen, batch_size, loss='bce', loss_negatives=100, seed=0, rank=0, world_size=1, windows='all', stride=None):
         self.ds, self.maxlen, self.batch_size, self.loss, self.loss_negatives = ds, maxlen, batch_size, loss, loss_negatives
         self.seed, self.rank, self.world_size, self.epoch = seed, rank, world_size, 1
-        self.users = np.flatnonzero(ds.train_lengths >= 2)
+        self.users, self.ends, self.counted = training_windows(ds, maxlen, windows, stride)
         if not len(self.users): raise ValueError(f'{ds.name}: no user has two training items to learn from')
         self._order = (None, None)
+
+    @property
+    def targets(self): return int(self.counted.sum())
 
     def __len__(self):  # a last batch too small to give every process a row is dropped (never with one process)
         full, rest = divmod(len(self.users), self.batch_size)
         return full + (rest >= self.world_size)
 
     def order(self, epoch):
-        "The users of `epoch` in training order."
-        if self._order[0] != epoch: self._order = (epoch, np.random.default_rng([self.seed, epoch]).permutation(self.users))
+        "The windows of `epoch` in training order."
+        if self._order[0] != epoch: self._order = (epoch, np.random.default_rng([self.seed, epoch]).permutation(len(self.users)))
         return self._order[1]
 
     def __getitem__(self, step):
-        ds, width = self.ds, self.maxlen
+        ds = self.ds
         batch = self.order(self.epoch)[step * self.batch_size:(step + 1) * self.batch_size]
+        users, ends, counted = self.users[batch], self.ends[batch], self.counted[batch]
+        width = int(min(self.maxlen, ends.max()))
         rng = np.random.default_rng([self.seed, self.epoch, step])
-        if self.loss == 'bce': negatives = sample_negatives(ds, batch, width, rng)
+        if self.loss == 'bce': negatives = sample_negatives(ds, users, width, rng)
         elif self.loss == 'sampled_softmax': negatives = rng.integers(1, ds.num_items + 1, self.loss_negatives)
         else: negatives = np.zeros(0, np.int64)
-        mine = batch[self.rank::self.world_size]
-        seqs = ds.window(mine, ds.train_lengths[mine] - 1, width)                          # inputs: training items but the last
-        targets = np.where(seqs > 0, ds.window(mine, ds.train_lengths[mine], width), 0)   # each input's next item
-        if self.loss == 'bce': negatives = np.where(seqs > 0, negatives[self.rank::self.world_size], 0)
+        mine = slice(self.rank, None, self.world_size)
+        seqs = ds.window(users[mine], ends[mine], width)                   # inputs
+        targets = ds.window(users[mine], ends[mine] + 1, width)            # each input's next item
+        targets[np.arange(width) < width - counted[mine, None]] = 0        # targets another window counts
+        if self.loss == 'bce': negatives = np.where(targets > 0, negatives[mine], 0)
         return dict(seqs=torch.from_numpy(seqs), targets=torch.from_numpy(targets), negatives=torch.from_numpy(negatives.astype(np.int64)),
-                    positions=int(np.minimum(ds.train_lengths[batch] - 1, width).sum()), sequences=len(batch))
+                    positions=int(counted.sum()), sequences=len(batch))
 
 # %% ../nbs/04_train.ipynb #a821bae1
 class Objective(nn.Module):
@@ -412,7 +442,7 @@ def _fit(cfg, ds, run_dir, rank, world_size, device):
         with atomic_write(run_dir / 'config.json', 'w') as f: json.dump(info, f, indent=1)
     objective = Objective(model, cfg.loss, cfg.l2_emb)
     if world_size > 1: objective = nn.parallel.DistributedDataParallel(objective, device_ids=[device.index] if device.type == 'cuda' else None)
-    batches = TrainBatches(ds, cfg.maxlen, cfg.batch_size, cfg.loss, cfg.loss_negatives, cfg.seed, rank, world_size)
+    batches = TrainBatches(ds, cfg.maxlen, cfg.batch_size, cfg.loss, cfg.loss_negatives, cfg.seed, rank, world_size, cfg.windows, cfg.window_stride)
     steps, bf16 = len(batches), device.type == 'cuda' and cfg.precision != 'fp32'
     log = EpochLog(run_dir, cfg, state['epoch']) if main else None
 
@@ -460,7 +490,7 @@ def _fit(cfg, ds, run_dir, rank, world_size, device):
             loss_sum = sums['loss']
             if world_size > 1:
                 reduced = torch.tensor([loss_sum], dtype=torch.float64, device=device); dist.all_reduce(reduced); loss_sum = float(reduced)
-            row = dict(epoch=epoch, steps=state['global_step'], loss=loss_sum / sums['positions'], lr=lr, train_seconds=sums['seconds'],
+            row = dict(epoch=epoch, steps=state['global_step'], targets=sums['positions'], loss=loss_sum / sums['positions'], lr=lr, train_seconds=sums['seconds'],
                        sequences_per_s=sums['sequences'] / sums['seconds'], positions_per_s=sums['positions'] / sums['seconds'],
                        peak_memory_mb=peak_memory_mb(device))
             improved = False
