@@ -42,7 +42,7 @@ def _at_least(low):
 
 # %% ../nbs/00e_data.ipynb #2146a6a2
 FORMAT_OPTIONS = {'kuairand': ('interactions',), 'lfm1b': ('granularity',), 'atomic': ('user_field', 'item_field', 'time_field'),
-                  'synthetic': ('users', 'items', 'mean_len', 'seed')}
+                  'synthetic': ('process', 'users', 'items', 'mean_len', 'seed')}
 
 def prepare_arguments(parser):
     "Arguments of `recmamba prepare`."
@@ -72,6 +72,8 @@ def prepare_arguments(parser):
     at.add_argument('--item-field', help='item field (default item_id)')
     at.add_argument('--time-field', help="time field (default timestamp; 'none': file order)")
     syn = parser.add_argument_group('synthetic')
+    syn.add_argument('--process', choices=('sessions', 'drift'),
+                     help="sessions (default: interest sessions with returning tastes, with an exact oracle) or drift (the earlier generator)")
     syn.add_argument('--users', type=_at_least(1), help=f"number of users (default {SYNTHETIC_DEFAULTS['users']})")
     syn.add_argument('--items', type=_at_least(1), help=f"number of items (default {SYNTHETIC_DEFAULTS['items']})")
     syn.add_argument('--mean-len', type=_at_least(3), help=f"mean history length (default {SYNTHETIC_DEFAULTS['mean_len']})")

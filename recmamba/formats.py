@@ -371,15 +371,15 @@ def ml1m_source(inputs=()):
     return atomic_source([ml1m_path()], format='ml-1m')
 
 # %% ../nbs/00c_formats.ipynb #bfab4ae4
-SYNTHETIC_DEFAULTS = dict(users=1000, items=5000, mean_len=500, max_len=10_000, seed=0)
+SYNTHETIC_DEFAULTS = dict(process='sessions', users=1000, items=5000, mean_len=500, max_len=10_000, seed=0)
 
-def synthetic_source(users=1000, items=5000, mean_len=500, max_len=10_000, seed=0):
-    "Seeded synthetic lifelong histories as a source of (user, item, time) rows."
+def synthetic_source(process='sessions', users=1000, items=5000, mean_len=500, max_len=10_000, seed=0):
+    "Seeded synthetic lifelong histories of `process` ('sessions' or 'drift', see `recmamba.synthetic`) as a source of (user, item, time) rows."
     if mean_len > max_len: raise DataError(f'--mean-len {mean_len} must not exceed --max-len {max_len}')
-    try: item_ids, offsets, times = synthetic_histories(users=users, items=items, mean_len=mean_len, max_len=max_len, seed=seed)
+    try: item_ids, offsets, times = synthetic_histories(process, users=users, items=items, mean_len=mean_len, max_len=max_len, seed=seed)
     except ValueError as e: raise DataError(f'synthetic: {e}') from None
     user = np.repeat(np.arange(users, dtype=np.int64), np.diff(offsets))
-    opts = dict(users=users, items=items, mean_len=mean_len, max_len=max_len, seed=seed)
+    opts = dict(process=process, users=users, items=items, mean_len=mean_len, max_len=max_len, seed=seed)
     return Source('synthetic', [], 's', opts, pl.DataFrame({'user': user, 'item': item_ids, 'time': times}))
 
 # %% ../nbs/00c_formats.ipynb #6281b454

@@ -200,7 +200,7 @@ def read_config_file(path):
     for alias in ALIASES: _merge_alias(values, origin, alias)
     return values, origin
 
-# %% ../nbs/04_train.ipynb #5bae3a96
+# %% ../nbs/04_train.ipynb #b31c6c62
 def training_windows(ds, maxlen, windows='all', stride=None):
     """The training windows of an epoch, `(users, ends, counted)`: window i reads the first `ends[i]` items of user
     `users[i]`, whose last `maxlen` are its inputs, and counts the last `counted[i]` of its targets."""
@@ -216,7 +216,7 @@ def training_windows(ds, maxlen, windows='all', stride=None):
     ends = np.minimum(maxlen + index * stride, np.repeat(total, per_user))
     return np.repeat(users, per_user), ends, ends - np.where(index > 0, maxlen + (index - 1) * stride, 0)
 
-# %% ../nbs/04_train.ipynb #66643b49
+# %% ../nbs/04_train.ipynb #c0c60456
 class TrainBatches(torch.utils.data.Dataset):
     "Step `i` of an epoch: this process's rows of the i-th global batch of windows — a pure function of (seed, epoch, i)."
     def __init__(self, ds, maxlen, batch_size, loss='bce', loss_negatives=100, seed=0, rank=0, world_size=1, windows='all', stride=None):
