@@ -11,13 +11,14 @@ from pathlib import Path
 import numpy as np, torch
 from .data import DataError, load
 from .models import build_model
+from .synthetic import session_probabilities, session_tables
 
 # %% auto #0
-__all__ = ['SPLITS', 'MODES', 'CUTOFFS', 'METRICS', 'BASELINES', 'segment_indices', 'split_inputs', 'sample_negatives',
-           'dataset_fingerprint', 'candidates', 'candidates_digest', 'metric_values', 'metrics_from_ranks',
-           'Popularity', 'Repeat', 'Random', 'baseline', 'resolve_device', 'scorer_maxlen', 'atomic_write',
-           'EvalResult', 'evaluate', 'compare', 'load_checkpoint', 'load_model', 'eval_filename', 'Run',
-           'eval_arguments', 'eval_main']
+__all__ = ['SPLITS', 'MODES', 'CUTOFFS', 'METRICS', 'BASELINES', 'GENERAL_BASELINES', 'segment_indices', 'split_inputs',
+           'sample_negatives', 'dataset_fingerprint', 'candidates', 'candidates_digest', 'metric_values',
+           'metrics_from_ranks', 'Popularity', 'Repeat', 'Random', 'Oracle', 'baseline', 'resolve_device',
+           'scorer_maxlen', 'atomic_write', 'EvalResult', 'evaluate', 'compare', 'load_checkpoint', 'load_model',
+           'eval_filename', 'Run', 'eval_arguments', 'eval_main']
 
 # %% ../nbs/03_evaluate.ipynb #81b03460
 def segment_indices(starts, lengths):
@@ -36,26 +37,28 @@ def split_inputs(ds, split):
     return users, ds.train_lengths[users] + (split == 'test'), targets
 
 # %% ../nbs/03_evaluate.ipynb #c6d6cf72
-def _forbidden_keys(ds, users, exclude=None):
-    "Sorted keys `row * (num_items + 1) + item` of each row's training items (and its `exclude` item)."
-    width, lengths = ds.num_items + 1, ds.train_lengths[users]
-    rows = np.repeat(np.arange(len(users), dtype=np.int64), lengths)
-    keys = rows * width + ds.items[segment_indices(ds.offsets[users], lengths)]
+def _forbidden_keys(ds, users, history, exclude=None):
+    "Sorted keys `row * (num_items + 1) + item` of the first `history[row]` items of each row's user (and its `exclude` item)."
+    width, history = ds.num_items + 1, np.asarray(history, np.int64)
+    rows = np.repeat(np.arange(len(users), dtype=np.int64), history)
+    keys = rows * width + ds.items[segment_indices(ds.offsets[users], history)]
     if exclude is not None: keys = np.concatenate([keys, np.arange(len(users), dtype=np.int64) * width + exclude])
     return np.unique(keys)
 
 def _contains(sorted_keys, keys):
     pos = np.searchsorted(sorted_keys, keys).clip(max=len(sorted_keys) - 1)
-    return sorted_keys[pos] == keys
+    return sorted_keys[pos] == keys if len(sorted_keys) else np.zeros(np.shape(keys), bool)
 
-def sample_negatives(ds, users, n, rng, weights=None, exclude=None):
-    "`n` items per user drawn with replacement, uniformly or in proportion to `weights`, outside the user's training items (and `exclude[i]`)."
+def sample_negatives(ds, users, n, rng, weights=None, exclude=None, history=None):
+    """`n` items per user drawn with replacement, uniformly or in proportion to `weights`, outside the first `history[i]` items
+    of the user's history (default: its training items) and `exclude[i]`."""
     width = ds.num_items + 1
+    history = ds.train_lengths[users] if history is None else history
     cumulative = None if weights is None else np.cumsum(np.asarray(weights, np.int64)[1:])
     def draw(size):
         if cumulative is None: return rng.integers(1, width, size)
         return np.searchsorted(cumulative, rng.integers(0, cumulative[-1], size), side='right') + 1
-    forbidden = _forbidden_keys(ds, users, None if exclude is None else np.asarray(exclude, np.int64))
+    forbidden = _forbidden_keys(ds, users, history, None if exclude is None else np.asarray(exclude, np.int64))
     out = draw((len(users), n))
     bad = _contains(forbidden, np.arange(len(users))[:, None] * width + out)
     for _ in range(64):
@@ -87,19 +90,20 @@ def dataset_fingerprint(ds):
         _fingerprints[ds] = h.hexdigest()
     return _fingerprints[ds]
 
-def candidates(ds, split='test', mode='sampled', neg_samples=1000, seed=0):
-    "(users, 1 + neg_samples) item ids, the target first, for `split_inputs(ds, split)`'s users; read-only."
+def candidates(ds, split='test', mode='sampled', neg_samples=1000, seed=0, exclude_history=False):
+    "(users, 1 + neg_samples) item ids, the target first, for `split_inputs(ds, split)`'s users (negatives outside their input with `exclude_history`); read-only."
     if mode not in ('sampled', 'popularity'): raise ValueError(f"candidates are drawn for 'sampled' and 'popularity', not {mode!r}")
     if not (isinstance(neg_samples, (int, np.integer)) and neg_samples >= 1): raise ValueError(f'neg_samples must be a positive integer, got {neg_samples!r}')
-    key = (dataset_fingerprint(ds), split, mode, int(neg_samples), int(seed))
+    key = (dataset_fingerprint(ds), split, mode, int(neg_samples), int(seed), bool(exclude_history))
     if key in _cache: return _cache[key]
-    users, _, targets = split_inputs(ds, split)
-    rng = np.random.default_rng([int(seed), zlib.crc32(f'{split}/{mode}/{neg_samples}'.encode())])
+    users, lengths, targets = split_inputs(ds, split)
+    history = lengths if exclude_history else np.zeros_like(lengths)
+    rng = np.random.default_rng([int(seed), zlib.crc32(f'{split}/{mode}/{neg_samples}/{bool(exclude_history)}'.encode())])
     weights = ds.item_counts() if mode == 'popularity' else None
     out = np.empty((len(users), 1 + neg_samples), np.int32)
     out[:, 0] = targets
     for s in range(0, len(users), _CHUNK):
-        out[s:s + _CHUNK, 1:] = sample_negatives(ds, users[s:s + _CHUNK], neg_samples, rng, weights, exclude=targets[s:s + _CHUNK])
+        out[s:s + _CHUNK, 1:] = sample_negatives(ds, users[s:s + _CHUNK], neg_samples, rng, weights, targets[s:s + _CHUNK], history[s:s + _CHUNK])
     out.setflags(write=False)
     while len(_cache) >= 8: _cache.pop(next(iter(_cache)))
     _cache[key] = out
@@ -108,7 +112,7 @@ def candidates(ds, split='test', mode='sampled', neg_samples=1000, seed=0):
 def candidates_digest(ds, split, mode, neg_samples=None, seed=0, exclude_history=False):
     "A short name for a candidate set: two evaluations with equal digests ranked identical candidates."
     if mode == 'full': return hashlib.blake2b(f'{dataset_fingerprint(ds)}/{split}/full/{bool(exclude_history)}'.encode(), digest_size=8).hexdigest()
-    return hashlib.blake2b(candidates(ds, split, mode, neg_samples, seed).tobytes(), digest_size=8).hexdigest()
+    return hashlib.blake2b(candidates(ds, split, mode, neg_samples, seed, exclude_history).tobytes(), digest_size=8).hexdigest()
 
 # %% ../nbs/03_evaluate.ipynb #f794cf68
 CUTOFFS = (1, 5, 10, 20)
@@ -161,10 +165,30 @@ class Random:
     def score(self, seqs, items): return torch.rand(items.shape, generator=self.generator, dtype=torch.float64).to(items.device)
     def score_all(self, seqs): return self.score(seqs, torch.empty(len(seqs), self.num_items + 1, dtype=torch.long, device=seqs.device))
 
-BASELINES = {'pop': Popularity, 'repeat': Repeat, 'random': Random}
+class Oracle:
+    "The `sessions` process's probability of each item given the window: the ceiling of any model reading the same window."
+    maxlen = None
+    def __init__(self, ds, **_):
+        source, options = ds.manifest.get('source') or {}, ds.manifest.get('options') or {}
+        if source.get('format') != 'synthetic' or source.get('process') != 'sessions':
+            raise ValueError(f"{ds.name}: the oracle knows only the synthetic sessions process (recmamba prepare synthetic --process sessions), "
+                             f"not {source.get('process') or source.get('format') or 'data without a recorded source'}")
+        changed = [k for k in ('dedupe_consecutive', 'kcore', 'min_len') if options.get(k)]
+        if changed: raise ValueError(f'{ds.name}: prepared with {", ".join(changed)}, which change the generated histories: the oracle does not apply')
+        self.tables = session_tables(source['items'], source['seed'])
+        raw = ds.id_map('item').sort('item')['raw_id'].to_numpy().astype(np.int64)
+        self.process_item = np.concatenate([[-1], raw - 1])           # our item id -> the process's 0-based item (padding -> -1)
+    def score_all(self, seqs):
+        probs = session_probabilities(self.process_item[seqs.cpu().numpy()], self.tables)[:, self.process_item]
+        probs[:, 0] = 0.0
+        return torch.from_numpy(probs).to(seqs.device)
+    def score(self, seqs, items): return self.score_all(seqs).gather(1, items.expand(len(seqs), -1))
+
+BASELINES = {'pop': Popularity, 'repeat': Repeat, 'random': Random, 'oracle': Oracle}
+GENERAL_BASELINES = ('pop', 'repeat', 'random')  # the baselines that apply to any dataset
 
 def baseline(name, ds, **kwargs):
-    "The baseline scorer `name` ('pop', 'repeat' or 'random') fitted to `ds`."
+    "The baseline scorer `name` ('pop', 'repeat', 'random' or 'oracle') fitted to `ds`."
     if name not in BASELINES: raise ValueError(f'unknown baseline {name!r}: choose one of {", ".join(BASELINES)}')
     return BASELINES[name](ds, **kwargs)
 
@@ -271,12 +295,11 @@ def evaluate(scorer, ds, split='valid', mode='sampled', neg_samples=1000, seed=0
              batch_size=256, maxlen='auto', progress=False):
     "Leave-one-out evaluation of `scorer` (a model, a baseline or a baseline's name) on `ds`'s `split`: an `EvalResult`."
     if mode not in MODES: raise ValueError(f'mode must be one of {MODES}, got {mode!r}')
-    if exclude_history and mode != 'full': raise ValueError("exclude_history applies to mode='full' (sampled negatives already avoid the training items)")
     if isinstance(scorer, str): scorer = baseline(scorer, ds, seed=seed)
     start = time.perf_counter()
     users, lengths, targets = split_inputs(ds, split)
     if not len(users): raise ValueError(f'{ds.name}: no user has a held-out item (every sequence is shorter than 3)')
-    cands = candidates(ds, split, mode, neg_samples, seed) if mode != 'full' else None
+    cands = candidates(ds, split, mode, neg_samples, seed, exclude_history) if mode != 'full' else None
     width = scorer_maxlen(scorer) if maxlen == 'auto' else maxlen
     device, was_training = _scorer_device(scorer), getattr(scorer, 'training', False)
     if was_training: scorer.eval()
@@ -343,7 +366,8 @@ def load_model(path, which='best', device='cpu'):
 
 def eval_filename(split, mode, neg_samples=None, seed=0, exclude_history=False):
     "Where a run keeps the per-user ranks of one evaluation, under `<run>/eval/`."
-    return f'{split}-full{"-exclude-history" if exclude_history else ""}.npz' if mode == 'full' else f'{split}-{mode}{neg_samples}-seed{seed}.npz'
+    history = '-exclude-history' if exclude_history else ''
+    return f'{split}-full{history}.npz' if mode == 'full' else f'{split}-{mode}{neg_samples}-seed{seed}{history}.npz'
 
 # %% ../nbs/03_evaluate.ipynb #327786ca
 class Run:
@@ -383,17 +407,25 @@ class Run:
 
     def model(self, which='best', device='cpu'): return load_model(self.path, which, device)
 
-    def evaluate(self, split='test', mode=None, neg_samples=None, seed=None, which='best', device='cpu', dataset=None, save=True, **kwargs):
+    def evaluate(self, split='test', mode=None, neg_samples=None, seed=None, which='best', device='cpu', dataset=None, save=True,
+                 exclude_history=None, **kwargs):
         "Evaluate this run's model (evaluation settings default to the run's); per-user ranks are saved under eval/."
         cfg = self.config
         mode = mode or cfg['eval_mode']
         neg_samples = neg_samples or cfg['neg_samples']
         seed = cfg['eval_seed'] if seed is None else seed
-        result = evaluate(self.model(which, resolve_device(device)), load(dataset or cfg['dataset']), split, mode, neg_samples, seed, **kwargs)
+        exclude_history = cfg.get('exclude_history', False) if exclude_history is None else exclude_history
+        result = evaluate(self.model(which, resolve_device(device)), load(dataset or cfg['dataset']), split, mode, neg_samples, seed,
+                          exclude_history, **kwargs)
         if save: result.save(self.path / 'eval' / eval_filename(split, mode, neg_samples, seed, result.exclude_history))
         return result
 
 # %% ../nbs/03_evaluate.ipynb #8905c99d
+def _bool_flag(text):
+    if text.lower() in ('true', 'yes', '1'): return True
+    if text.lower() in ('false', 'no', '0'): return False
+    raise argparse.ArgumentTypeError(f'expected true or false, got {text!r}')
+
 def eval_arguments(parser):
     "Arguments of `recmamba eval`."
     source = parser.add_mutually_exclusive_group(required=True)
@@ -405,7 +437,9 @@ def eval_arguments(parser):
     parser.add_argument('--mode', choices=MODES, help="candidates (default: the run's eval_mode, else sampled)")
     parser.add_argument('--neg_samples', '--eval_neg_sample', type=int, help="negatives per user (default: the run's, else 1000)")
     parser.add_argument('--seed', type=int, help="candidate seed (default: the run's eval_seed, else 0)")
-    parser.add_argument('--exclude_history', action='store_true', help="full mode: leave the user's history out of the ranking")
+    parser.add_argument('--exclude_history', nargs='?', const=True, type=_bool_flag, metavar='true|false',
+                        help="keep the user's own history out of the candidates (default: the run's setting, else false)")
+    parser.add_argument('--maxlen', type=int, help='--baseline: the window it reads, the most recent maxlen items (default 200, as a model)')
     parser.add_argument('--batch_size', type=int, default=256, help='users per batch')
     parser.add_argument('--device', default='auto', help='auto, cpu, cuda or cuda:N')
     parser.add_argument('--save', help='write per-user ranks to this .npz (default for --run: RUN/eval/…)')
@@ -416,7 +450,8 @@ def eval_main(args):
     fail = lambda message: sys.exit(f'recmamba eval: error: {message}')
     if args.baseline and not args.dataset: fail('--baseline needs --dataset')
     if args.mode == 'full' and args.neg_samples is not None: fail('--neg_samples has no meaning with --mode full')
-    if args.exclude_history and args.mode not in ('full', None): fail('--exclude_history applies to --mode full')
+    if args.maxlen is not None and args.run: fail('--maxlen applies to --baseline: a run reads its own maxlen')
+    if args.maxlen is not None and args.maxlen < 1: fail(f'--maxlen must be at least 1, got {args.maxlen}')
     if args.neg_samples is not None and args.neg_samples < 1: fail(f'--neg_samples must be at least 1, got {args.neg_samples}')
     if args.batch_size < 1: fail(f'--batch_size must be at least 1, got {args.batch_size}')
     try:
@@ -424,20 +459,18 @@ def eval_main(args):
         if args.run:
             run = Run(args.run)
             mode = args.mode or run.config['eval_mode']
-            if args.exclude_history and mode != 'full': fail('--exclude_history applies to --mode full')
             result = run.evaluate(args.split, mode, args.neg_samples, args.seed, args.checkpoint, device, args.dataset,
                                   save=not args.save, exclude_history=args.exclude_history, batch_size=args.batch_size)
         else:
-            mode = args.mode or 'sampled'
-            if args.exclude_history and mode != 'full': fail('--exclude_history applies to --mode full')
-            result = evaluate(args.baseline, load(args.dataset), args.split, mode, args.neg_samples or 1000,
-                              args.seed or 0, args.exclude_history, args.batch_size)
+            ds = load(args.dataset)
+            result = evaluate(baseline(args.baseline, ds, seed=args.seed or 0), ds, args.split, args.mode or 'sampled', args.neg_samples or 1000,
+                              args.seed or 0, bool(args.exclude_history), args.batch_size, maxlen=args.maxlen or 200)
     except (DataError, FileNotFoundError, ValueError, FloatingPointError) as e: fail(e)
     if args.save: result.save(args.save)
     if args.json: print(json.dumps(result.summary()))
     else:
-        what = args.run or f'baseline {args.baseline}'
+        what = args.run or f'baseline {args.baseline} (maxlen {args.maxlen or 200})'
         print(f'{what} on {result.dataset} {result.split} ({result.mode}{"" if result.neg_samples is None else f", {result.neg_samples} negatives"}, '
-              f'{result.metrics["users"]} users, {result.seconds:.1f} s)')
+              f'history {"excluded" if result.exclude_history else "included"}, {result.metrics["users"]} users, {result.seconds:.1f} s)')
         for m in METRICS: print('  ' + '  '.join(f'{m}@{k} {result.metrics[f"{m}@{k}"]:.4f}' for k in CUTOFFS))
     return 0

@@ -6,14 +6,14 @@
 __all__ = ['SessionTables', 'SESSION_DEFAULTS', 'PROCESSES', 'session_tables', 'session_histories', 'repeat_share',
            'session_probabilities', 'drift_histories', 'synthetic_histories']
 
-# %% ../nbs/00b_synthetic.ipynb #554c0472
+# %% ../nbs/00b_synthetic.ipynb #3adf8eb6
 import math
 from collections import namedtuple
 
 import numba
 import numpy as np
 
-# %% ../nbs/00b_synthetic.ipynb #f775e555
+# %% ../nbs/00b_synthetic.ipynb #bcb2715a
 SessionTables = namedtuple('SessionTables', 'topic_of popularity by_topic starts topics_per_user favourites p_favourite switch')
 SessionTables.__doc__ = """The global part of a `sessions` process, all the `oracle` needs: each item's topic (0-based ids), its popularity
 within its topic, the items grouped by topic (`by_topic[starts[k]:starts[k + 1]]`), and the process's scalars."""
@@ -33,7 +33,7 @@ def session_tables(items, seed=0, topics=100, topics_per_user=20, favourites=8, 
     favourites = max(1, min(favourites, int(np.diff(starts).min())))
     return SessionTables(topic_of, popularity, by_topic, starts, min(topics_per_user, topics), favourites, float(p_favourite), 1.0 / session_len)
 
-# %% ../nbs/00b_synthetic.ipynb #1e840883
+# %% ../nbs/00b_synthetic.ipynb #45ad410f
 def _lengths(rng, users, mean_len, max_len, min_len, sigma):
     "Lognormal history lengths with mean `mean_len`, clipped to [min_len, max_len]; the longest is exactly `max_len`."
     lengths = np.clip(rng.lognormal(np.log(mean_len) - sigma ** 2 / 2, sigma, users).round().astype(np.int64), min_len, max_len)
@@ -77,13 +77,13 @@ def session_histories(users=512, items=10_000, mean_len=1500, max_len=4096, min_
     offsets = np.concatenate([[0], np.cumsum(lengths)])
     return items_out + 1, offsets, _times(rng, lengths, switch)
 
-# %% ../nbs/00b_synthetic.ipynb #3ead4cf0
+# %% ../nbs/00b_synthetic.ipynb #26c24d30
 def repeat_share(items, offsets):
     "Share of interactions whose item the same user consumed before (the definition of Benson et al. 2016)."
     pairs = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets)) * (int(items.max()) + 1) + items
     return 1 - len(np.unique(pairs)) / len(items)
 
-# %% ../nbs/00b_synthetic.ipynb #c383270e
+# %% ../nbs/00b_synthetic.ipynb #7fbb7015
 @numba.njit(cache=True, parallel=True)
 def _session_probabilities(windows, t, out):
     "out[b, i]: probability that item i (0-based) follows window b (0-based items, left-padded with -1)."
@@ -132,7 +132,7 @@ def session_probabilities(windows, tables):
     _session_probabilities(windows, tables, out)
     return out
 
-# %% ../nbs/00b_synthetic.ipynb #3ddb38e6
+# %% ../nbs/00b_synthetic.ipynb #85bff4ef
 def _topic_sampler(rng, num_items, topics, pop_alpha):
     "Item topics and a flat cumulative table such that `items[searchsorted(cdf, topic + u)]` draws by popularity."
     topic_of = rng.permutation(np.arange(num_items) % topics)
@@ -151,7 +151,7 @@ def _draw(rng, cdf, ids, topic):
     "One popularity-weighted item of each given topic."
     return ids[np.searchsorted(cdf, topic + rng.random(len(topic)), side='right')]
 
-# %% ../nbs/00b_synthetic.ipynb #bd716ae5
+# %% ../nbs/00b_synthetic.ipynb #5f4a06ed
 def drift_histories(users=1000, items=5000, mean_len=500, max_len=10_000, min_len=20, seed=0, topics=50,
                         pop_alpha=1.0, p_next=0.4, p_repeat=0.2, p_drift=0.02, successors=4):
     "Seeded `drift` histories: (item ids in 1..items, int64 offsets per user, int64 unix times), oldest first."
@@ -193,7 +193,7 @@ def drift_histories(users=1000, items=5000, mean_len=500, max_len=10_000, min_le
     take = np.repeat(offsets[order] - new_offsets[:-1], lengths[order]) + np.arange(len(out))
     return out[take], new_offsets, (times + within.astype(np.int64))[take]
 
-# %% ../nbs/00b_synthetic.ipynb #dc12dbec
+# %% ../nbs/00b_synthetic.ipynb #d4e47151
 PROCESSES = {'sessions': session_histories, 'drift': drift_histories}
 
 def synthetic_histories(process='sessions', **settings):
