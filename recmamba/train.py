@@ -65,6 +65,8 @@ class TrainConfig:
     eval_every: int = _setting(1, 'validate every this many epochs (and after the last)')
     eval_mode: str = _setting('sampled', 'candidates of validation and test', choices=MODES)
     neg_samples: int = _setting(1000, 'negatives per user in validation and test (the original: 1000; SASRec: 100)')
+    exclude_history: bool = _setting(False, "evaluation: keep the user's own history out of the candidates (sampled negatives drawn outside it, "
+                                     "its items unranked in full mode), as the original's sampled protocol did")
     eval_seed: int = _setting(0, 'seed of the evaluation candidates (shared by all runs, so they pair up)')
     eval_batch_size: int = _setting(256, 'users per evaluation batch')
     device: str = _setting('auto', 'auto, cpu, cuda or cuda:N')
@@ -495,7 +497,7 @@ def _fit(cfg, ds, run_dir, rank, world_size, device):
                        peak_memory_mb=peak_memory_mb(device))
             improved = False
             if main and (epoch % cfg.eval_every == 0 or epoch == cfg.num_epochs):
-                result = evaluate(model, ds, 'valid', cfg.eval_mode, cfg.neg_samples, cfg.eval_seed, batch_size=cfg.eval_batch_size)
+                result = evaluate(model, ds, 'valid', cfg.eval_mode, cfg.neg_samples, cfg.eval_seed, cfg.exclude_history, cfg.eval_batch_size)
                 value = result.metrics[cfg.val_metric]
                 improved = state['best']['value'] is None or value > state['best']['value']
                 if improved: state['best'], state['bad_evals'] = dict(epoch=epoch, value=value, metrics=result.metrics), 0
@@ -520,8 +522,8 @@ def _finish(cfg, ds, run_dir, model, device, state, stopped):
     results = dict(best_epoch=best['state']['epoch'], epochs=state['epoch'], stopped=stopped, val_metric=cfg.val_metric,
                    train_seconds=sum(row['train_seconds'] for row in Run(run_dir).metrics))
     for split in SPLITS:
-        result = evaluate(model, ds, split, cfg.eval_mode, cfg.neg_samples, cfg.eval_seed, batch_size=cfg.eval_batch_size)
-        result.save(run_dir / 'eval' / eval_filename(split, cfg.eval_mode, cfg.neg_samples, cfg.eval_seed))
+        result = evaluate(model, ds, split, cfg.eval_mode, cfg.neg_samples, cfg.eval_seed, cfg.exclude_history, cfg.eval_batch_size)
+        result.save(run_dir / 'eval' / eval_filename(split, cfg.eval_mode, cfg.neg_samples, cfg.eval_seed, cfg.exclude_history))
         results[split] = result.summary()
     with atomic_write(run_dir / 'results.json', 'w') as f: json.dump(results, f, indent=1)
     test = results['test']
@@ -557,7 +559,7 @@ def _inference(cfg, ds, device):
     "The original's --inference_only: evaluate a checkpoint on validation and test and print the metrics."
     model, results = load_model(cfg.state_dict_path, device=device), {}
     for split in SPLITS:
-        results[split] = result = evaluate(model, ds, split, cfg.eval_mode, cfg.neg_samples, cfg.eval_seed, batch_size=cfg.eval_batch_size)
+        results[split] = result = evaluate(model, ds, split, cfg.eval_mode, cfg.neg_samples, cfg.eval_seed, cfg.exclude_history, cfg.eval_batch_size)
         print(f'{split}: ' + '  '.join(f'{k} {result.metrics[k]:.4f}' for k in ('HR@5', 'NDCG@5', 'HR@10', 'NDCG@10', 'HR@20', 'NDCG@20'))
               + f"  ({result.metrics['users']} users)", flush=True)
     return results
