@@ -441,9 +441,9 @@ def read_state(directory):
     return json.loads(path.read_text()) if path.exists() else dict(runs={})
 
 def _finished(directory, rid, entry):
-    "Done: the experiment is finished and, for a notebook run the sweep knows of, its notebook ran to the end."
+    "Done: the experiment is finished, and the sweep did not see its notebook fail or stop after that (then it is run again)."
     if not (Path(directory) / 'runs' / rid / EXPERIMENT_FILE).exists(): return False
-    return entry.get('kind') == 'baseline' or entry.get('status', 'done') == 'done'
+    return entry.get('kind') == 'baseline' or entry.get('status') not in ('failed', 'interrupted')
 
 def summarize(directory):
     "One row per run of the sweep in `directory` (its last plan): status, error, links, settings, timings and test metrics."

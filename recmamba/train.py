@@ -21,7 +21,7 @@ from .evaluate import (MODES, SPLITS, Run, atomic_write, eval_filename, evaluate
 __all__ = ['WINDOW_SCHEMES', 'MODEL_SETTINGS', 'RESUMABLE', 'ALIASES', 'TrainConfig', 'ConfigError', 'typed_settings',
            'check_config', 'read_yaml', 'read_config_file', 'training_windows', 'TrainBatches', 'Objective',
            'rng_state', 'set_rng_state', 'learning_rate', 'NonFiniteLossError', 'environment', 'peak_memory_mb',
-           'EpochLog', 'resume_settings', 'train', 'train_arguments', 'settings_from_args', 'train_main']
+           'EpochLog', 'warm_up', 'resume_settings', 'train', 'train_arguments', 'settings_from_args', 'train_main']
 
 # %% ../nbs/04_train.ipynb #344d146b
 def _setting(default, help, kind=None, choices=None):
@@ -416,6 +416,15 @@ def _fresh_state():
     return dict(epoch=0, step=0, global_step=0, sums=dict(loss=0.0, positions=0, sequences=0, seconds=0.0),
                 best=dict(epoch=0, value=None, metrics=None), bad_evals=0)
 
+# %% ../nbs/04_train.ipynb #2b4c2150
+def warm_up(model, device):
+    "Seconds to run one forward and backward pass of a tiny batch (kernel compilation, thread pools); RNG states and gradients are left as they were."
+    started = time.perf_counter()
+    with torch.random.fork_rng(devices=[device] if device.type == 'cuda' else []):
+        model.encode(torch.ones(2, min(model.maxlen, 8), dtype=torch.long, device=device)).float().square().mean().backward()
+    model.zero_grad(set_to_none=True)
+    return time.perf_counter() - started
+
 # %% ../nbs/04_train.ipynb #3ae200c5
 def _fit(cfg, ds, run_dir, rank, world_size, device):
     "Train `cfg` on `ds` into `run_dir` (fresh or from its last.pt) and write results.json; returns the Run."
@@ -435,12 +444,13 @@ def _fit(cfg, ds, run_dir, rank, world_size, device):
             weights = load_checkpoint(cfg.state_dict_path)
             model.load_state_dict(weights.get('model', weights))
         if world_size > 1: torch.manual_seed(cfg.seed + rank)  # different dropout masks in each process
+    warmup_seconds = warm_up(model, device)
     if main:
         info = Run(run_dir).info if (run_dir / 'config.json').exists() else dict(sessions=[])
         info |= dict(settings=dataclasses.asdict(cfg) | dict(train_dir=str(run_dir)), model=model.config,
                      dataset=dict(name=ds.name, path=str(ds.path), num_users=ds.num_users, num_items=ds.num_items,
                                   interactions=len(ds.items), content_hash=ds.manifest.get('content_hash')))
-        info['sessions'].append(environment(device, world_size) | dict(start_epoch=state['epoch'], start_step=state['step']))
+        info['sessions'].append(environment(device, world_size) | dict(start_epoch=state['epoch'], start_step=state['step'], warmup_seconds=warmup_seconds))
         with atomic_write(run_dir / 'config.json', 'w') as f: json.dump(info, f, indent=1)
     objective = Objective(model, cfg.loss, cfg.l2_emb)
     if world_size > 1: objective = nn.parallel.DistributedDataParallel(objective, device_ids=[device.index] if device.type == 'cuda' else None)
