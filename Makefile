@@ -1,4 +1,5 @@
-# recmamba: `make run` sets up .venv and runs the main job; `make test` runs the whole test suite.
+# recmamba: `make run` sets up .venv and runs the main job; `make lab` opens the workbench (JupyterLab with the sweep
+# explorer); `make test` runs the whole test suite.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -11,8 +12,10 @@ TORCH ?= torch==2.13.0
 STUDY ?= default
 # More `recmamba sweep` flags, e.g. SWEEP_ARGS="--seeds 0 1 2 -p epochs=10"
 SWEEP_ARGS ?=
+# More `jupyter lab` flags, e.g. LAB_ARGS="--no-browser --port 8890"
+LAB_ARGS ?=
 
-.PHONY: run test venv dev export readme clean-venv
+.PHONY: run lab hooks test venv dev export readme clean-venv
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,7 +33,11 @@ $(VENV)/.installed: $(VENV)/bin/python settings.ini setup.py
 MAMBA_SSM_VERSION ?= 2.3.2.post1
 MAMBA_SSM_SRC := $(VENV)/mamba_ssm_src
 
-$(VENV)/.installed-dev: $(VENV)/.installed
+$(VENV)/.installed-lab: $(VENV)/.installed
+	$(PIP) install --quiet -e ".[lab]"
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed-lab
 	$(PIP) install --quiet -e ".[dev]"
 	rm -rf $(MAMBA_SSM_SRC) && mkdir -p $(MAMBA_SSM_SRC)
 	MAMBA_SKIP_CUDA_BUILD=TRUE $(PIP) download --quiet --no-deps --no-binary :all: --no-build-isolation \
@@ -39,7 +46,19 @@ $(VENV)/.installed-dev: $(VENV)/.installed
 	touch $@
 
 venv: $(VENV)/.installed
-dev: $(VENV)/.installed-dev
+dev: $(VENV)/.installed-dev hooks
+
+# nbdev's Jupyter save hook (settings.ini: jupyter_hooks = True), written into ~/.jupyter/jupyter_server_config.py: a
+# notebook of this project is cleaned as nbdev_clean does whenever Jupyter saves it, so saving never leaves `make test`
+# out of sync. nbdev_install_hooks runs without git (GIT_DIR points nowhere): its git half, a merge driver that needs
+# nbdev_merge on PATH, would break merging notebooks in a shell without .venv/bin, and cannot go into a git worktree.
+hooks: $(VENV)/.installed-lab
+	@GIT_DIR=$(VENV)/no-git $(VENV)/bin/nbdev_install_hooks 2>&1 | grep -v 'git hooks cannot be installed'; test $${PIPESTATUS[0]} = 0
+	@echo "nbdev's Jupyter save hook is installed: notebooks saved in Jupyter are cleaned (settings.ini: jupyter_hooks)"
+
+# The workbench: JupyterLab in the project with nbs/explore.ipynb open (`make run` gives it a sweep to explore).
+lab: hooks
+	$(VENV)/bin/jupyter lab --ServerApp.root_dir=. nbs/explore.ipynb $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
 # The main job: prepares the datasets, runs the study's sweep (nbs/run.ipynb per run, resumable), its efficiency
 # benchmark, and writes reports/$(STUDY)/index.html, printing its path and the results table.

@@ -2,14 +2,14 @@
 
 1. Sync checks: the package must equal what `nbdev_export` makes of the notebooks, every notebook must
    be clean (`nbdev_clean` changes nothing) and README.md must equal the render of nbs/index.ipynb.
-   They run on a copy, so a failing check never touches the working tree.
+   They run on a copy, so a failing check never touches the working tree; each failure says what to do.
 2. Every notebook under nbs/ runs through nbdev's `test_nb` (cells flagged `slow`/`cuda` skipped unless
    `--flags` asks for them), two at a time.
 3. pytest suites, if any (files `nbs/tests/test_*.py`).
 
 Ends with one line `N passed, N failed` and exits non-zero on any failure.
 """
-import argparse, os, shutil, subprocess, sys, tempfile, time
+import argparse, json, os, shutil, subprocess, sys, tempfile, time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -21,25 +21,40 @@ def _snapshot(root):
     return {p.relative_to(root): p.read_bytes() for p in files if '.ipynb_checkpoints' not in p.parts}
 
 
-def sync_checks():
-    "Run nbdev_export, nbdev_clean and the README render on a copy; every changed file is a failure."
+def _has_outputs(notebook):
+    return any(c.get('outputs') for c in json.loads(notebook)['cells'])
+
+
+def _unclean(path, notebook):
+    "What to do about a notebook that nbdev_clean changes (`notebook`: its bytes as saved)."
+    if _has_outputs(notebook):
+        return (f'{path} was saved by Jupyter with outputs, without nbdev\'s save hook: discard the outputs (`git checkout {path}`, '
+                f'or to keep other edits `.venv/bin/jupyter nbconvert --clear-output --inplace {path} && make export`) or clean it '
+                'keeping them (`make export`); `make dev` and `make lab` install the hook, which cleans a notebook whenever Jupyter saves it')
+    return f'{path} holds metadata or execution counts that nbdev_clean removes: run `make export` and commit'
+
+
+def sync_checks(root=ROOT):
+    "Run nbdev_export, nbdev_clean and the README render on a copy of `root`; every changed file is a failure."
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        shutil.copytree(ROOT / 'nbs', tmp / 'nbs', ignore=shutil.ignore_patterns('.ipynb_checkpoints', '__pycache__'))
-        shutil.copytree(ROOT / 'recmamba', tmp / 'recmamba', ignore=shutil.ignore_patterns('__pycache__'))
+        shutil.copytree(root / 'nbs', tmp / 'nbs', ignore=shutil.ignore_patterns('.ipynb_checkpoints', '__pycache__'))
+        shutil.copytree(root / 'recmamba', tmp / 'recmamba', ignore=shutil.ignore_patterns('__pycache__'))
         for name in ('settings.ini', 'README.md'):
-            if (ROOT / name).exists(): shutil.copy(ROOT / name, tmp / name)
+            if (root / name).exists(): shutil.copy(root / name, tmp / name)
         before = _snapshot(tmp)
         for tool in ('nbdev_export', 'nbdev_clean'):
             proc = subprocess.run([str(BIN / tool)], cwd=tmp, capture_output=True, text=True)
             if proc.returncode: results.append((f'{tool} runs', proc.stderr[-2000:]))
         after = _snapshot(tmp)
-        changed = sorted(str(p) for p in before.keys() | after.keys() if before.get(p) != after.get(p))
-        results.append(('package in sync with notebooks (nbdev_export) and notebooks clean (nbdev_clean)',
-                        '' if not changed else 'changed by nbdev_export/nbdev_clean (run `make export` and commit): '
-                        + ', '.join(changed)))
-    proc = subprocess.run([sys.executable, str(ROOT / '.ci' / 'readme.py'), '--check'], capture_output=True, text=True)
+        changed = sorted(p for p in before.keys() | after.keys() if before.get(p) != after.get(p))
+        package = [str(p) for p in changed if p.suffix != '.ipynb']
+        results.append(('package in sync with the notebooks (nbdev_export)', '' if not package else ', '.join(package)
+                        + ' differ from what nbdev_export makes of the notebooks: run `make export` and commit'))
+        results.append(('notebooks clean (nbdev_clean changes nothing)',
+                        '\n      '.join(_unclean(p, before[p]) for p in changed if p.suffix == '.ipynb')))
+    proc = subprocess.run([sys.executable, str(root / '.ci' / 'readme.py'), '--check'], capture_output=True, text=True)
     results.append(('README.md renders nbs/index.ipynb', proc.stdout + proc.stderr if proc.returncode else ''))
     return [(name, not err, err) for name, err in results]
 

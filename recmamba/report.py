@@ -7,7 +7,7 @@ __all__ = ['REPORT_METRICS', 'MODEL_ORDER', 'COLORS', 'PLOTLY_MIME', 'CHROMIUM_A
            'learning_curves', 'validation_curves', 'rank_distribution', 'metric_columns', 'results_table', 'best_marks',
            'results_html', 'results_text', 'accuracy_figure', 'efficiency_figure', 'datasets_figure', 'write_public',
            'write_plotly_js', 'render_notebook', 'bench_reports', 'build_report', 'check_pages', 'check_page',
-           'expected_figures', 'report_arguments', 'report_main', 'list_sweeps', 'Explorer']
+           'expected_figures', 'report_arguments', 'report_main', 'list_sweeps', 'widest_dataset', 'Explorer']
 
 # %% ../nbs/07_report.ipynb #e2aec991
 import argparse, contextlib, html, json, math, shutil, sys, tempfile, time
@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .evaluate import BASELINES, CUTOFFS, METRICS, atomic_write
-from .sweep import EXPERIMENT_FILE, Experiment, SweepError, read_state, summarize, sweep_dir, write_summary
+from .sweep import EXPERIMENT_FILE, Experiment, SweepError, read_state, summarize, sweep_dir, typed_command, write_summary
 
 # %% ../nbs/07_report.ipynb #adf0949b
 REPORT_METRICS = [f'{m}@{k}' for m in METRICS for k in CUTOFFS if k in (5, 10, 20)]
@@ -356,7 +356,8 @@ def build_report(name_or_dir):
                      'notebook (as a page, and as .ipynb for jupyter lab) and its experiment.json.</p>' + _runs_html(frame, directory)))
     spec = state.get('spec', {})
     meta = [f'{len(frame)} runs · built {time.strftime("%Y-%m-%d %H:%M:%S %Z")}']
-    if state.get('command'): meta.append(f'command: {html.escape(state["command"])}')
+    command = typed_command(state.get('command') or '')
+    if command: meta.append(f'command: {html.escape(command)}')
     devices = ', '.join(sorted(set(done['device'].dropna()))) if 'device' in done else ''
     if devices: meta.append(f'devices: {html.escape(devices)}')
     page = (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>recmamba · {html.escape(directory.name)}</title>'
@@ -467,6 +468,10 @@ def list_sweeps(root=None):
     return sorted(d.name for d in root.iterdir() if d.is_dir() and (d / 'runs').is_dir()
                   and any((r / EXPERIMENT_FILE).exists() for r in (d / 'runs').iterdir())) if root.is_dir() else []
 
+def widest_dataset(frame):
+    "The dataset of `frame` with the most history lengths (the first of them on a tie): the explorer opens on it."
+    return frame.groupby('dataset', sort=False)['maxlen'].nunique().idxmax()
+
 class Explorer:
     "ipywidgets explorer of the sweeps under `root` (default reports/): sweep, dataset, metric, models and view."
     VIEWS = ('accuracy vs maxlen', 'cost vs maxlen', 'learning curves')
@@ -479,7 +484,7 @@ class Explorer:
         self.dataset = w.Dropdown(description='dataset')
         self.metric = w.Dropdown(description='metric')
         self.models = w.SelectMultiple(description='models', rows=6)
-        self.view = w.ToggleButtons(options=self.VIEWS, description='view')
+        self.view = w.ToggleButtons(options=self.VIEWS, description='view', style=dict(button_width='auto'))
         self.out = w.Output()
         self.frame = None
         self.sweep.observe(lambda _: self._load(), 'value')
@@ -495,7 +500,7 @@ class Explorer:
         self.frame = frame[frame['status'] == 'done']
         self._quiet = True
         self.dataset.options = list(dict.fromkeys(self.frame['dataset']))
-        self.dataset.value = self.dataset.options[0]
+        self.dataset.value = widest_dataset(self.frame)
         self.metric.options = [f'{mode} {m}' for mode, m in metric_columns(self.frame)]
         self.metric.value = next((o for o in self.metric.options if o.endswith('NDCG@10')), self.metric.options[0])
         self.models.options = _order(set(self.frame['model']))

@@ -8,7 +8,7 @@ __all__ = ['DATASETS', 'EXPERIMENT_FILE', 'RUNTIME_SETTINGS', 'BASELINE_SETTINGS
            'dataset_arg', 'eval_modes', 'train_settings', 'check_settings', 'experiment_settings', 'Experiment',
            'run_experiment', 'SweepError', 'read_spec', 'notebook_path', 'notebook_parameters', 'run_id', 'plan_sweep',
            'notebook_kernel', 'sweep_dir', 'read_state', 'summarize', 'write_summary', 'save_dataset_stats',
-           'run_bench', 'sweep', 'sweep_arguments', 'spec_from_args', 'sweep_main']
+           'run_bench', 'sweep', 'sweep_arguments', 'spec_from_args', 'sweep_main', 'typed_command']
 
 # %% ../nbs/06_sweep.ipynb #afa688a7
 import argparse, contextlib, dataclasses, io, itertools, json, math, os, shutil, statistics, subprocess, sys, tempfile, time
@@ -535,7 +535,7 @@ def sweep(name, spec, overrides=None, kernel=None, verbose=False, bench=True, lo
     directory.mkdir(parents=True, exist_ok=True)
     for ds in datasets.values(): save_dataset_stats(directory, ds)
     previous = read_state(directory)['runs']
-    state = dict(name=name, spec=spec, overrides=overrides or {}, command=' '.join(sys.argv), updated=time.strftime('%Y-%m-%dT%H:%M:%S%z'), runs={})
+    state = dict(name=name, spec=spec, overrides=overrides or {}, command=typed_command(sys.argv), updated=time.strftime('%Y-%m-%dT%H:%M:%S%z'), runs={})
     for entry in plan:                                           # the sweep is this plan's runs, whatever earlier plans ran
         old = previous.get(entry['run'], {})
         state['runs'][entry['run']] = dict(entry, notebook=f'runs/{entry["run"]}.ipynb' if entry['kind'] == 'model' else None,
@@ -638,3 +638,15 @@ def sweep_main(args):
         code = subprocess.run([sys.executable, '-m', 'recmamba', 'report', name]).returncode
         if code: return code
     return 1 if (frame['status'] != 'done').any() else 0
+
+# %% ../nbs/06_sweep.ipynb #35baff43
+def typed_command(argv):
+    "`argv` (a list, or a recorded string) as the `recmamba …` command a user types; None when it is not the recmamba command."
+    import shlex
+    if isinstance(argv, str):
+        try: argv = shlex.split(argv)
+        except ValueError: argv = argv.split()
+    if not argv: return None
+    program = Path(argv[0])
+    if program.stem != 'recmamba' and not (program.name == '__main__.py' and program.parent.name == 'recmamba'): return None
+    return shlex.join(['recmamba', *argv[1:]])

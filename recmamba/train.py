@@ -416,7 +416,7 @@ def _fresh_state():
     return dict(epoch=0, step=0, global_step=0, sums=dict(loss=0.0, positions=0, sequences=0, seconds=0.0),
                 best=dict(epoch=0, value=None, metrics=None), bad_evals=0)
 
-# %% ../nbs/04_train.ipynb #2b4c2150
+# %% ../nbs/04_train.ipynb #4a1775e6
 def warm_up(model, device):
     "Seconds to run one forward and backward pass of a tiny batch (kernel compilation, thread pools); RNG states and gradients are left as they were."
     started = time.perf_counter()
