@@ -43,7 +43,7 @@ def timer(device):
 
 def candidates(kernel, N, dim, chunks, default):
     """(chunk, channels, warps) to time for `kernel`: every tile of 512 to 8192 values at each chunk length (the
-    default's first), nearest the default's channel block and with 4 warps first, so a short budget tries those."""
+    default's first), nearest the default's channel block and with its warps first, so a short budget tries those."""
     NP, channels = triton.next_power_of_2(N), triton.next_power_of_2(dim)
     block, warps = (default.fwd_block_d, default.fwd_warps) if kernel == 'fwd' else (default.bwd_block_d, default.bwd_warps)
     out = []
@@ -97,13 +97,15 @@ def main(argv=None):
             print(f'{kernel} chunk {chunk:3d} channels {channels:2d} warps {warps}: {results[key]:9.3f} ms', flush=True)
         except Exception as e:  # a tile too large for this GPU's registers or shared memory
             results[key] = math.inf
-            print(f'{kernel} chunk {chunk:3d} channels {channels:2d} warps {warps}: failed ({type(e).__name__}: {str(e)[:120]})', flush=True)
+            print(f'{kernel} chunk {chunk:3d} channels {channels:2d} warps {warps}: failed ({type(e).__name__}: {str(e)[:120]})',
+                  flush=True)
         return results[key]
 
     for fwd, bwd in itertools.zip_longest(*(candidates(k, args.d_state, args.dim, args.chunks, default) for k in ('fwd', 'bwd'))):
         if fwd: measure('fwd', *fwd)
         if bwd: measure('bwd', *bwd)
-    base = results[('fwd', default.chunk, default.fwd_block_d, default.fwd_warps)] + results[('bwd', default.chunk, default.bwd_block_d, default.bwd_warps)]
+    base = (results[('fwd', default.chunk, default.fwd_block_d, default.fwd_warps)]
+            + results[('bwd', default.chunk, default.bwd_block_d, default.bwd_warps)])
     print(f'\ndefault {default}: forward+backward {base:.3f} ms')
     best = None
     for chunk in sorted({k[1] for k in results}):
