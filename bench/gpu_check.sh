@@ -42,19 +42,17 @@ if [ "$DRY" = 1 ]; then export TRITON_INTERPRET=1; fi  # the Triton kernels run 
 # 0. Can it run here?
 ENV_PROBE='
 import importlib.util, os, platform, numba, plotly, torch, recmamba
-from recmamba.scan import resolve_scan_impl
+from recmamba.scan import _triton_unavailable, resolve_scan_impl
 cuda = torch.cuda.is_available()
 fused = cuda and resolve_scan_impl(None, "cuda") == "cuda"
-def runs(impl, device):
-    try: return resolve_scan_impl(impl, device) == impl
-    except ValueError: return False
-triton = runs("triton", "cuda" if cuda and os.environ.get("TRITON_INTERPRET") != "1" else "cpu")
+triton_problem = _triton_unavailable("cuda" if cuda and os.environ.get("TRITON_INTERPRET") != "1" else "cpu")
+triton = triton_problem is None
 triton_version = __import__("triton").__version__ if importlib.util.find_spec("triton") else "not installed"
 print(f"python {platform.python_version()}, torch {torch.__version__} (CUDA {torch.version.cuda}), numba {numba.__version__}, "
       f"triton {triton_version}, recmamba {recmamba.__version__} from {recmamba.__file__}")
 print("gpu:", torch.cuda.get_device_name(0) if cuda else "none", "| selective scan on CUDA:",
       "mamba_ssm kernel" if fused else "Triton kernels (mamba_ssm not installed)" if cuda and triton
-      else "chunked PyTorch scan (neither mamba_ssm nor triton installed)" if cuda else "-")
+      else f"chunked PyTorch scan (mamba_ssm not installed; Triton kernels: {triton_problem})" if cuda else "-")
 print(f"HAS_CUDA={int(cuda)} HAS_FUSED={int(fused)} HAS_TRITON={int(triton)}")
 '
 if ! ENV_INFO="$("$PY" -c "$ENV_PROBE" 2>&1)"; then

@@ -602,10 +602,9 @@ def _triton_scan():
     "The Triton kernels' module `recmamba.triton_scan` (imported on first use: it needs triton), or None without triton."
     return importlib.import_module('recmamba.triton_scan') if importlib.util.find_spec('triton') else None
 
-def _triton_runs_on(device):
-    module = _triton_scan()
-    return module is not None and module.runs_on(device)
-
+def _triton_unavailable(device):
+    "None if the Triton kernels run on `device`, else why not."
+    return 'triton is not installed' if _triton_scan() is None else _triton_scan().unavailable(device)
 
 def resolve_scan_impl(impl=None, device='cpu'):
     "The implementation `selective_scan` runs for `impl` (keyword, else env RECMAMBA_SCAN, else automatic) on `device`."
@@ -615,17 +614,15 @@ def resolve_scan_impl(impl=None, device='cpu'):
     device = torch.device(device)
     if impl == 'auto':
         if device.type == 'cuda' and _mamba_ssm_cuda_scan() is not None: return 'cuda'
-        if device.type == 'cuda' and _triton_runs_on(device): return 'triton'
+        if device.type == 'cuda' and _triton_unavailable(device) is None: return 'triton'
         return 'numba' if device.type == 'cpu' else 'torch'
     if impl not in SCAN_IMPLS:
         raise ValueError(f'selective_scan: unknown implementation {source}{impl!r}; choose one of auto, {", ".join(SCAN_IMPLS)}')
     if impl == 'cuda' and (device.type != 'cuda' or _mamba_ssm_cuda_scan() is None):
         raise ValueError(f'selective_scan: {source}cuda needs CUDA tensors and mamba_ssm installed '
                          f'(tensors on {device}, mamba_ssm {"found" if _mamba_ssm_cuda_scan() else "not installed"})')
-    if impl == 'triton' and not _triton_runs_on(device):
-        raise ValueError(f'selective_scan: {source}triton runs on CUDA tensors with triton installed, or on CPU tensors '
-                         f"under Triton's interpreter (TRITON_INTERPRET=1 before recmamba.triton_scan is first imported); "
-                         f'tensors on {device}, triton {"installed" if _triton_scan() else "not installed"}')
+    if impl == 'triton' and _triton_unavailable(device):
+        raise ValueError(f'selective_scan: {source}triton cannot run here: {_triton_unavailable(device)}')
     if impl == 'numba' and device.type != 'cpu':
         raise ValueError(f'selective_scan: {source}numba runs on CPU tensors (tensors on {device})')
     return impl

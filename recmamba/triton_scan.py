@@ -4,10 +4,10 @@
 
 # %% auto #0
 __all__ = ['TritonScanConfig', 'interpreted', 'default_config', 'ScanInputs', 'scan_forward', 'scan_backward',
-           'SelectiveScanTriton', 'runs_on', 'selective_scan_triton', 'compile_kernels']
+           'SelectiveScanTriton', 'unavailable', 'selective_scan_triton', 'compile_kernels']
 
-# %% ../nbs/01a_triton_scan.ipynb #495f580d
-import os, re, subprocess, tempfile
+# %% ../nbs/01a_triton_scan.ipynb #725a5da1
+import functools, os, re, subprocess, tempfile, warnings
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import NamedTuple, Optional
@@ -301,7 +301,7 @@ def scan_backward(x, ckpt, dout, dlast, config):
     return (g['du'], g['ddelta'], row_sum(g['dA'], x.A), g['dB'].to(x.B.dtype), g['dC'].to(x.C.dtype), row_sum(g['dD'], x.D),
             g['dz'], row_sum(g['dbias'], x.delta_bias))
 
-# %% ../nbs/01a_triton_scan.ipynb #c8d27467
+# %% ../nbs/01a_triton_scan.ipynb #c8ae2583
 class SelectiveScanTriton(torch.autograd.Function):
     "The scan by the Triton kernels: returns (out, last_state); checkpoints are kept only when a gradient is needed."
     @staticmethod
@@ -319,18 +319,39 @@ class SelectiveScanTriton(torch.autograd.Function):
         *inputs, ckpt = ctx.saved_tensors
         return (*scan_backward(ScanInputs(*inputs, ctx.softplus), ckpt, dout, dlast, ctx.config), None, None)
 
-def runs_on(device):
-    "Whether the kernels take tensors on `device`: CUDA (or ROCm) GPUs; the CPU under Triton's interpreter."
+@triton.jit
+def _probe(x):
+    tl.store(x, 1.0)
+
+def unavailable(device):
+    """None if the kernels take tensors on `device`, else why not. They run on CUDA (or ROCm) GPUs where Triton can
+    build its launcher and launch a kernel (tried once per GPU: it needs a C compiler), and on the CPU under
+    Triton's interpreter."""
     device = torch.device(device)
-    return device.type == 'cuda' or (device.type == 'cpu' and interpreted())
+    if device.type == 'cpu':
+        return None if interpreted() else ("CPU tensors need Triton's interpreter (TRITON_INTERPRET=1 before "
+                                           'recmamba.triton_scan is first imported)')
+    if device.type != 'cuda': return f'the kernels take CUDA tensors, not {device.type} ones'
+    if not torch.cuda.is_available(): return 'CUDA is not available'
+    return _launch_problem(torch.cuda.current_device() if device.index is None else device.index)
+
+@functools.cache
+def _launch_problem(index):
+    "None if a Triton kernel builds and runs on GPU `index`, else the error, also given as a warning (once a process)."
+    try:
+        x = torch.zeros(1, device=f'cuda:{index}')
+        _probe[(1,)](x)
+        problem = None if x.item() == 1 else 'a test kernel ran and wrote nothing'
+    except Exception as e: problem = f'{type(e).__name__}: {str(e).strip().splitlines()[0][:300]}'  # e.g. no C compiler
+    if problem: warnings.warn(f'recmamba.triton_scan: Triton cannot launch kernels on cuda:{index}: {problem}')
+    return problem
 
 def selective_scan_triton(u, delta, A, B, C, D=None, z=None, delta_bias=None, delta_softplus=False,
                           return_last_state=False, config=None):
     "The scan by the Triton kernels (`config`: tile sizes, default `default_config`); computed in float32."
     check_scan_args(u, delta, A, B, C, D, z, delta_bias)
-    if not runs_on(u.device):
-        raise ValueError(f'selective_scan: the Triton kernels run on CUDA tensors, or on CPU tensors under Triton\'s '
-                         f'interpreter (TRITON_INTERPRET=1 before recmamba.triton_scan is imported); got {u.device}')
+    problem = unavailable(u.device)
+    if problem: raise ValueError(f'selective_scan: the Triton kernels cannot run here: {problem}')
     config = config or default_config(u.shape[1], A.shape[1])
     out, last = SelectiveScanTriton.apply(u, delta, A, B, C, D, z, delta_bias, delta_softplus, config)
     return (out, last) if return_last_state else out
