@@ -87,7 +87,7 @@ if [ "$HAS_TRITON" = 1 ]; then SCANS+=(triton); fi
 if [ "$HAS_FUSED" = 1 ]; then SCANS+=(cuda); fi
 if [ "$HAS_TRITON" = 1 ] && { [ "$HAS_FUSED" = 1 ] || [ "$DRY" = 1 ]; }; then BACKBONES+=(mamba-triton); fi
 if [ ${#SCANS[@]} = 0 ]; then SCANS=(torch); fi
-T_CHECKS=120; T_MODELS=180; T_SCANS=60; T_TUNE=90  # 450 s at most: 8 minutes with the start
+T_CHECKS=150; T_MODELS=170; T_SCANS=60; T_TUNE=80  # 460 s at most: 8 minutes with the start
 commands() {  # commands DEVICE NAME LENGTHS TUNE_FLAGS SIZE_FLAGS...: sets CHECK_CMD, MODELS_CMD, SCANS_CMD, TUNE_CMD
   local device="$1" name="$2" lengths="$3" tune_flags="$4"; shift 4
   CHECK_CMD=("$PY" bench/gpu_check.py --device "$device")
