@@ -337,7 +337,7 @@ def _inputs(inputs, pattern, what):
 def _header(path, separator, expected):
     "The header line of `path` and its column names (RFC 4180 quoting; spaces around a name dropped)."
     line = _head_lines(path, 1, expected)[0]
-    try: names = next(csv.reader([line], delimiter=separator, skipinitialspace=True, strict=True), [])
+    try: names = next(csv.reader([line], delimiter=separator, skipinitialspace=True, strict=True), None) or ['']
     except csv.Error as e: raise DataError(f'{path}, line 1: the header is not well quoted ({e}); expected {expected}') from None
     return line, [n.strip() for n in names]
 
