@@ -153,15 +153,16 @@ def _integer(buf, start, end):
 @numba.njit(nogil=True, cache=True)
 def read_lines(buf, sep, fields, wanted, out):
     """Check that every line of `buf` (uint8; its last line may lack its end) has exactly `fields` fields and parse
-    its fields `wanted` (column indices, increasing; may be empty) as plain integers into `out[k, line]`. Returns the
-    number of lines, or -1 at the first line that is not so. A `\r` before a line end ends the field before it."""
+    its fields `wanted` (column indices, increasing, at least one) as plain integers into `out[k, row]`. Blank lines
+    (empty, or a lone `\r`) are skipped. Returns the numbers of rows and of blank lines, or -1 rows at the first line
+    that is not so. A `\r` before a line end ends the field before it."""
     n, nw = buf.size, wanted.size
-    last = wanted[nw - 1] if nw else -1
+    last = wanted[nw - 1]
     tail = np.zeros(8, np.uint8)
     tail[:n % 8] = buf[n - n % 8:]
     words, tail_word = buf[:n - n % 8].view(np.uint64), tail.view(np.uint64)[0]
     seps, ends = np.uint64(sep) * _ONES, np.uint64(10) * _ONES
-    line, field, k, start = 0, 0, 0, 0
+    row, blank, field, k, start = 0, 0, 0, 0, 0
     for w in range(words.size + 1):
         word = words[w] if w < words.size else tail_word
         s, e = _matches(word, seps), _matches(word, ends)
@@ -171,64 +172,59 @@ def read_lines(buf, sep, fields, wanted, out):
                     field += _marks(s)
                     break
                 before = (e & (~e + _U1)) - _U1
-                if field + _marks(s & before) != fields - 1: return -1
+                if field + _marks(s & before) != fields - 1: return -1, 0
                 s, e = s & ~before, e & (e - _U1)
-                line, field, k, start = line + 1, 0, 0, w * 8 + _marks(before & _HIGH) + 1
+                row, field, k, start = row + 1, 0, 0, w * 8 + _marks(before & _HIGH) + 1
                 continue
             before = ((s | e) & (~(s | e) + _U1)) - _U1     # the bytes before the next separator or line end
             pos, at_end = w * 8 + _marks(before & _HIGH), (e & (before + _U1)) != 0
+            if at_end and field == 0 and (pos == start or pos == start + 1 and buf[start] == 13):     # a blank line
+                e, start, blank = e & (e - _U1), pos + 1, blank + 1
+                continue
             if field == wanted[k]:
                 stop = pos - 1 if at_end and pos > start and buf[pos - 1] == 13 else pos
-                out[k, line], ok = _integer(buf, start, stop)
-                if not ok: return -1
+                out[k, row], ok = _integer(buf, start, stop)
+                if not ok: return -1, 0
                 k += 1
             if at_end:
-                if field != fields - 1 or k != nw: return -1
-                line, field, k = line + 1, 0, 0
+                if field != fields - 1 or k != nw: return -1, 0
+                row, field, k = row + 1, 0, 0
                 e &= e - _U1
             else:
                 field += 1
                 s &= s - _U1
             start = pos + 1
+    if field == 0 and start == n - 1 and buf[start] == 13: return row, blank + 1     # a last blank line, without its end
     if n and buf[n - 1] != 10:                             # the last line, without its end
         if field <= last and field == wanted[k]:
-            out[k, line], ok = _integer(buf, start, n)
-            if not ok: return -1
+            out[k, row], ok = _integer(buf, start, n)
+            if not ok: return -1, 0
             k += 1
-        if field != fields - 1 or k != nw: return -1
-        line += 1
-    return line
+        if field != fields - 1 or k != nw: return -1, 0
+        row += 1
+    return row, blank
 
 # %% ../nbs/00c_formats.ipynb #d9a28c61
 def _lines(block):
     "How many lines `block` has (its last may lack its end)."
     return int(np.count_nonzero(np.frombuffer(block, np.uint8) == 10)) + (not block.endswith(b'\n'))
 
-def _without_blank_lines(block):
-    """`block` without its last line end and the blank lines (empty, or a lone CR) at its end; in a block without
-    quotes (which may hold line ends) also without those before."""
-    end = len(block)
-    while end and block[end - 1] == 10: end -= 1 + (end > 1 and block[end - 2] == 13)
-    body = block[:end]
-    if b'"' not in body and (body.startswith((b'\n', b'\r\n')) or b'\n\n' in body or b'\n\r\n' in body):
-        body = b'\n'.join(l for l in body.split(b'\n') if l not in (b'', b'\r'))
-    return body
-
-def _integer_rows(f, body):
-    "The integer columns we use of every line of `body` (no quotes), parsed by the kernel; None if it cannot tell."
+def _integer_rows(f, block):
+    """The number of lines in `block` (no quotes) and the integer columns we use of its rows, parsed by the kernel;
+    None if it cannot tell."""
     used = sorted(f.types, key=f.columns.index)
-    out = np.empty((len(used), len(body) // len(f.columns) + 1), np.int64)      # a line has >= `fields` bytes
-    lines = read_lines(np.frombuffer(body, np.uint8), ord(f.separator), len(f.columns),
-                       np.array([f.columns.index(c) for c in used], np.int64), out)
-    if lines < 0: return None
-    return pl.DataFrame({c: out[k, :lines].copy() for k, c in enumerate(used)})   # copies let `out` go
+    out = np.empty((len(used), len(block) // len(f.columns) + 1), np.int64)      # a row has >= `fields` bytes
+    rows, blank = read_lines(np.frombuffer(block, np.uint8), ord(f.separator), len(f.columns),
+                             np.array([f.columns.index(c) for c in used], np.int64), out)
+    if rows < 0: return None
+    return rows + blank, pl.DataFrame({c: out[k, :rows].copy() for k, c in enumerate(used)})   # copies let `out` go
 
-def _records_if_regular(body, sep, fields):
-    """The number of records in `body` (no blank lines, no last line end) if each has `fields` fields, its quotes
-    are RFC 4180's (`"…"` around a whole field, `""` for a quote inside) and a CR only ends a line; else None."""
-    buf = np.frombuffer(body, np.uint8)
-    ends, newlines = (buf == sep) | (buf == 10), buf == 10
-    if b'"' in body:
+def _regular(block, sep, fields):
+    """`block` without blank lines (empty, or a lone CR) and its number of records, if each has `fields` fields, its
+    quotes are RFC 4180's (`"…"` around a whole field, `""` for a quote inside) and a CR only ends a line; else None."""
+    buf = np.frombuffer(block, np.uint8)
+    seps, newlines = buf == sep, buf == 10
+    if b'"' in block:
         quotes = np.flatnonzero(buf == 34)
         opens, closes = quotes[0::2], quotes[1::2]                           # quotes alternate: open, close, …
         before = np.where(opens > 0, buf[opens - 1], 10)                     # an open quote starts a field
@@ -236,18 +232,27 @@ def _records_if_regular(body, sep, fields):
         if quotes.size % 2 or not (np.isin(before, (sep, 10, 34)).all() and np.isin(after, (sep, 10, 13, 34)).all()):
             return None
         outside = ~np.logical_xor.accumulate(buf == 34)
-        ends, newlines = ends & outside, newlines & outside
-    if b'\r' in body:
+        seps, newlines = seps & outside, newlines & outside
+    if b'\r' in block:
         crs = np.flatnonzero(buf == 13)
-        if crs[-1] == buf.size - 1 or not (buf[crs + 1] == 10).all(): return None
-    at, records = np.flatnonzero(ends), np.count_nonzero(newlines) + 1
-    return records if at.size + 1 == fields * records and (buf[at[fields - 1::fields]] == 10).all() else None
+        if not (buf[np.minimum(crs + 1, buf.size - 1)] == 10).all() or crs[-1] == buf.size - 1: return None
+    ends = np.flatnonzero(newlines)
+    if not block.endswith(b'\n'): ends = np.append(ends, buf.size)
+    starts = np.concatenate(([0], ends[:-1] + 1))
+    at = np.flatnonzero(seps)
+    counts = np.searchsorted(at, ends) - np.searchsorted(at, starts)
+    blank = (ends == starts) | (ends == starts + 1) & (buf[np.minimum(starts, buf.size - 1)] == 13)
+    if not (counts[~blank] == fields - 1).all(): return None
+    if blank.any(): block = b'\n'.join(block[a:b] for a, b in zip(starts[~blank], ends[~blank]))
+    return block, int((~blank).sum())
 
-def _parsed_rows(f, body):
-    "polars' reading of the columns we use of every record of `body` (no blank lines, no last line end); None if one is bad."
-    records = _records_if_regular(body, ord(f.separator), len(f.columns))
-    if records is None or all(t == pl.String for t in f.types.values()) and f.header and f.header.encode() in body:
+def _parsed_rows(f, block):
+    "polars' reading of the columns we use of every record of `block`; None if one is bad."
+    regular = _regular(block, ord(f.separator), len(f.columns))
+    if regular is None or all(t == pl.String for t in f.types.values()) and f.header and f.header.encode() in block:
         return None                      # (used columns that are numbers reject a repeated header themselves)
+    body, records = regular
+    if not records: return None
     schema = {c: f.types.get(c, pl.String) for c in f.columns}
     lf = pl.scan_csv(body, has_header=False, separator=f.separator, schema=schema, empty_string_is_null=False)
     try: df = lf.select(*f.types).collect()
@@ -257,9 +262,8 @@ def _parsed_rows(f, body):
 def _fast(f, block):
     """The number of lines in `block`, of records, and the rows `(user, item[, time])`: with `None` for both when a
     line is bad in it (or the fast path cannot tell)."""
-    lines, body = _lines(block), _without_blank_lines(block)
-    df = _integer_rows(f, body) if body and b'"' not in body and all(t == pl.Int64 for t in f.types.values()) else None
-    if df is None and body: df = _parsed_rows(f, body)
+    found = _integer_rows(f, block) if b'"' not in block and all(t == pl.Int64 for t in f.types.values()) else None
+    lines, df = found or (_lines(block), _parsed_rows(f, block))
     if df is None: return lines, None, None
     records = len(df)
     if f.where is not None: df = df.filter(f.where)
