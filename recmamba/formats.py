@@ -75,15 +75,20 @@ def blocks(path, skip_lines=0, size=BLOCK_BYTES):
 
 # %% ../nbs/00c_formats.ipynb #c85fc78b
 def _value_pattern(sep):
-    "A regex for one field's text: RFC 4180 quoted (`\"…\"`, with `\"\"` for a quote inside) or free of quotes and separators."
+    "A regex for one field's text: quoted as RFC 4180 says, or free of quotes, separators and line ends."
     return f'(?:"(?:[^"]|"")*"|[^"{re.escape(sep)}\\n]*)'
 
-def _records(f, block, first_line):
+def _unquoted(text):
+    "The value of a field's `text` (an expression): without the quotes around it, each `\"\"` inside as `\"`."
+    inner = text.str.slice(1, text.str.len_chars() - 2).str.replace_all('""', '"', literal=True)
+    return pl.when(text.str.starts_with('"')).then(inner).otherwise(text)
+
+def _records(block, first_line):
     """A lazy frame of the records of `block`: `line` (the physical line each starts on, numbered from `first_line`),
     `lines` (how many it spans: a quoted field may hold line ends) and `text` (without its line end); blank lines
     (empty, or a lone CR) are left out."""
-    text = block.decode('utf-8', 'replace').removesuffix('\n')
-    lines = pl.LazyFrame({'text': [text]}).select(pl.col('text').str.split('\n')).explode('text').with_row_index('line', first_line)
+    text = pl.LazyFrame({'text': [block.decode('utf-8', 'replace').removesuffix('\n')]})
+    lines = text.select(pl.col('text').str.split('\n')).explode('text').with_row_index('line', first_line)
     if b'"' in block:                                       # a line that leaves a quote open continues on the next
         left_open = pl.col('text').str.count_matches('"', literal=True).cum_sum() % 2 == 1
         lines = (lines.with_columns(record=(~left_open.shift(1, fill_value=False)).cum_sum())
@@ -93,29 +98,24 @@ def _records(f, block, first_line):
 
 def _checked_lines(f, block, first_line):
     "A lazy frame of the records of `block` (see `_records`): `line`, `lines`, the used columns parsed, and `problem`."
-    records, sep, n = _records(f, block, first_line), f.separator, len(f.columns)
+    sep, n = f.separator, len(f.columns)
     if b'"' in block:
         value, s = _value_pattern(sep), re.escape(sep)
-        fields = (pl.col('text') + sep).str.extract_all(value + s)
-        count, well_quoted = fields.list.len(), pl.col('text').str.contains(f'^(?:{value}{s})*{value}$')
-        def raw(c):
-            v = fields.list.get(f.columns.index(c), null_on_oob=True).str.strip_suffix(sep)
-            return pl.when(v.str.starts_with('"')).then(v.str.slice(1, v.str.len_chars() - 2).str.replace_all('""', '"', literal=True)).otherwise(v)
-    else:
-        fields = pl.col('text').str.split(sep)
-        count, well_quoted = fields.list.len(), pl.lit(True)
-        def raw(c): return fields.list.get(f.columns.index(c), null_on_oob=True)
-    parsed = {c: (raw(c) if t == pl.String else raw(c).str.strip_chars_start(' \t')).cast(t, strict=False) for c, t in f.types.items()}
+        fields = (pl.col('text') + sep).str.extract_all(value + s).list.eval(_unquoted(pl.element().str.strip_suffix(sep)))
+        well_quoted = pl.col('text').str.contains(f'^(?:{value}{s})*{value}$')
+    else: fields, well_quoted = pl.col('text').str.split(sep), pl.lit(True)
+    raw = {c: fields.list.get(f.columns.index(c), null_on_oob=True) for c in f.types}
+    parsed = {c: (v if f.types[c] == pl.String else v.str.strip_chars_start(' \t')).cast(f.types[c], strict=False) for c, v in raw.items()}
     problem = pl.when(~well_quoted).then(pl.lit('a quote that neither opens nor closes a quoted field (RFC 4180: "…" '
                                                 'around the whole field, "" for a quote inside it)'))
     if f.header is not None:
         problem = problem.when(pl.col('text').str.strip_prefix('\ufeff') == f.header).then(pl.lit('repeated header line'))
-    problem = problem.when(count != n).then(pl.format(f'{{}} fields separated by {_sep_name(sep)}, expected {n}', count))
+    problem = problem.when(fields.list.len() != n).then(pl.format(f'{{}} fields separated by {_sep_name(sep)}, expected {n}', fields.list.len()))
     for c, t in f.types.items():
-        problem = problem.when(parsed[c].is_null()).then(pl.format(f"{c} = '{{}}' is not {_KINDS[t]}", raw(c).fill_null('')))
+        problem = problem.when(parsed[c].is_null()).then(pl.format(f"{c} = '{{}}' is not {_KINDS[t]}", raw[c].fill_null('')))
     span = pl.format(' (lines {}-{}: a quote left open continues a record on the next line)', 'line', pl.col('line') + pl.col('lines') - 1)
     problem = problem.otherwise(None) + pl.when(pl.col('lines') > 1).then(span).otherwise(pl.lit(''))
-    return records.select('line', 'lines', problem.alias('problem'), **parsed)
+    return _records(block, first_line).select('line', 'lines', problem.alias('problem'), **parsed)
 
 def _report(f, bad, last_line, shown=5):
     "The DataError for the `bad` records of `f` (up to `last_line`), quoting the first ones."
@@ -235,7 +235,7 @@ def _regular(block, sep, fields):
         seps, newlines = seps & outside, newlines & outside
     if b'\r' in block:
         crs = np.flatnonzero(buf == 13)
-        if not (buf[np.minimum(crs + 1, buf.size - 1)] == 10).all() or crs[-1] == buf.size - 1: return None
+        if not (buf[np.minimum(crs + 1, buf.size - 1)] == 10).all(): return None           # (a last CR is no line end)
     ends = np.flatnonzero(newlines)
     if not block.endswith(b'\n'): ends = np.append(ends, buf.size)
     starts = np.concatenate(([0], ends[:-1] + 1))
@@ -260,8 +260,8 @@ def _parsed_rows(f, block):
     return None if len(df) != records or any(df[c].has_nulls() for c in f.types) else df
 
 def _fast(f, block):
-    """The number of lines in `block`, of records, and the rows `(user, item[, time])`: with `None` for both when a
-    line is bad in it (or the fast path cannot tell)."""
+    """The number of lines in `block`, of its records, and their rows `(user, item[, time])`; records and rows are None
+    when a line is bad in it (or the fast path cannot tell)."""
     found = _integer_rows(f, block) if b'"' not in block and all(t == pl.Int64 for t in f.types.values()) else None
     lines, df = found or (_lines(block), _parsed_rows(f, block))
     if df is None: return lines, None, None
