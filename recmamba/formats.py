@@ -56,6 +56,8 @@ def _sep_name(sep): return {'\t': 'TAB', ' ': 'space', ',': 'comma'}.get(sep, re
 # %% ../nbs/00c_formats.ipynb #f62085c1
 BLOCK_BYTES = 1 << 24
 
+def _quotes(b): return int(np.count_nonzero(np.frombuffer(b, np.uint8) == 34))
+
 def blocks(path, skip_lines=0, size=BLOCK_BYTES):
     """The bytes of a file after its first `skip_lines` lines (and its byte-order mark), in pieces of about `size` bytes
     that end at a line end outside quotes: a quoted field may hold line ends. (A quote still open `size` bytes
@@ -67,10 +69,10 @@ def blocks(path, skip_lines=0, size=BLOCK_BYTES):
             if at_start: block, at_start = block.removeprefix(BOM), False
             parts = [block] if block.endswith(b'\n') else [block, f.readline()]
             if any(b'"' in p for p in parts):
-                open_, extra = sum(p.count(b'"') for p in parts) % 2, 0
+                open_, extra = sum(map(_quotes, parts)) % 2, 0
                 while open_ and extra < size and (line := f.readline()):
                     parts.append(line)
-                    open_, extra = open_ ^ line.count(b'"') % 2, extra + len(line)
+                    open_, extra = open_ ^ _quotes(line) % 2, extra + len(line)
             if block := b''.join(parts): yield block
 
 # %% ../nbs/00c_formats.ipynb #c85fc78b
@@ -140,9 +142,10 @@ def _marks(m): return np.int64((m >> _U7) * _ONES >> _U56)      # how many bytes
 
 @numba.njit(inline='always')
 def _integer(buf, start, end):
-    "The integer that is `buf[start:end]`, and whether it is a plain one: -?[0-9]{1,18}."
-    negative = end > start and buf[start] == 45
-    start += negative
+    "The integer that is `buf[start:end]`, and whether it is a plain one: `[ \\t]*[-+]?[0-9]{1,18}`."
+    while start < end and (buf[start] == 32 or buf[start] == 9): start += 1
+    negative = start < end and buf[start] == 45
+    start += start < end and (negative or buf[start] == 43)
     value, bad = np.int64(0), False
     for j in range(start, end):
         digit = buf[j] - np.uint8(48)
@@ -150,24 +153,38 @@ def _integer(buf, start, end):
         value = value * 10 + np.int64(digit)
     return -value if negative else value, not bad and 0 < end - start <= 18
 
+@numba.njit(inline='always')
+def _value(buf, start, stop, closed):
+    "Where the value of the field `buf[start:stop]` lies: inside its quotes if it has them (`closed`: the closing one)."
+    return (start + 1, closed) if closed >= 0 else (start, stop)
+
 @numba.njit(nogil=True, cache=True)
 def read_lines(buf, sep, fields, wanted, out):
     """Check that every line of `buf` (uint8; its last line may lack its end) has exactly `fields` fields and parse
     its fields `wanted` (column indices, increasing, at least one) as plain integers into `out[k, row]`. Blank lines
-    (empty, or a lone `\r`) are skipped. Returns the numbers of rows and of blank lines, or -1 rows at the first line
-    that is not so. A `\r` before a line end ends the field before it."""
+    (empty, or a lone `\r`) are skipped; a `\r` before a line end ends the field before it. A field may be quoted as
+    RFC 4180 says (`"…"`, with `""` for a quote inside, separators allowed), but not hold a line end. Returns the
+    numbers of rows and of blank lines, or -1 rows at the first line that is not so."""
     n, nw = buf.size, wanted.size
     last = wanted[nw - 1]
     tail = np.zeros(8, np.uint8)
     tail[:n % 8] = buf[n - n % 8:]
     words, tail_word = buf[:n - n % 8].view(np.uint64), tail.view(np.uint64)[0]
-    seps, ends = np.uint64(sep) * _ONES, np.uint64(10) * _ONES
+    seps, ends, quotes = np.uint64(sep) * _ONES, np.uint64(10) * _ONES, np.uint64(34) * _ONES
     row, blank, field, k, start = 0, 0, 0, 0, 0
+    quoted, closed = False, -1                             # inside quotes; where the field's closing quote is
     for w in range(words.size + 1):
         word = words[w] if w < words.size else tail_word
-        s, e = _matches(word, seps), _matches(word, ends)
-        while s | e:
-            if field > last:                               # past the used fields: count separators to the line end
+        s, e, q = _matches(word, seps), _matches(word, ends), _matches(word, quotes)
+        while s | e | q:
+            if quoted:                                     # only a quote counts: it closes the field (or doubles)
+                before = (q & (~q + _U1)) - _U1 if q else ~np.uint64(0)
+                if e & before: return -1, 0
+                if not q: break
+                s, e, q = s & ~before, e & ~before, q & (q - _U1)
+                quoted, closed = False, w * 8 + _marks(before & _HIGH)
+                continue
+            if field > last and not q and closed < 0:      # past the used fields: count separators to the line end
                 if not e:
                     field += _marks(s)
                     break
@@ -176,14 +193,24 @@ def read_lines(buf, sep, fields, wanted, out):
                 s, e = s & ~before, e & (e - _U1)
                 row, field, k, start = row + 1, 0, 0, w * 8 + _marks(before & _HIGH) + 1
                 continue
-            before = ((s | e) & (~(s | e) + _U1)) - _U1     # the bytes before the next separator or line end
-            pos, at_end = w * 8 + _marks(before & _HIGH), (e & (before + _U1)) != 0
-            if at_end and field == 0 and (pos == start or pos == start + 1 and buf[start] == 13):     # a blank line
+            ev = s | e | q
+            before = (ev & (~ev + _U1)) - _U1              # the bytes before the next separator, line end or quote
+            pos = w * 8 + _marks(before & _HIGH)
+            if q and q & (before + _U1):                   # a quote opens a field, or doubles the one closing it
+                if pos > 0 and buf[pos - 1] != sep and buf[pos - 1] != 10 and pos != closed + 1: return -1, 0
+                quoted, q = True, q & (q - _U1)
+                continue
+            at_end = (e & (before + _U1)) != 0
+            stop = pos
+            if at_end and pos > start and buf[pos - 1] == 13: stop = pos - 1
+            if closed >= 0:
+                if stop != closed + 1: return -1, 0        # after a closing quote, only the separator or line end
+            elif at_end and field == 0 and stop == start:  # a blank line
                 e, start, blank = e & (e - _U1), pos + 1, blank + 1
                 continue
-            if field == wanted[k]:
-                stop = pos - 1 if at_end and pos > start and buf[pos - 1] == 13 else pos
-                out[k, row], ok = _integer(buf, start, stop)
+            if k < nw and field == wanted[k]:
+                a, b = _value(buf, start, stop, closed)
+                out[k, row], ok = _integer(buf, a, b)
                 if not ok: return -1, 0
                 k += 1
             if at_end:
@@ -193,11 +220,14 @@ def read_lines(buf, sep, fields, wanted, out):
             else:
                 field += 1
                 s &= s - _U1
-            start = pos + 1
+            start, closed = pos + 1, -1
+    if quoted: return -1, 0
     if field == 0 and start == n - 1 and buf[start] == 13: return row, blank + 1     # a last blank line, without its end
     if n and buf[n - 1] != 10:                             # the last line, without its end
-        if field <= last and field == wanted[k]:
-            out[k, row], ok = _integer(buf, start, n)
+        if closed >= 0 and n != closed + 1: return -1, 0
+        if k < nw and field == wanted[k]:
+            a, b = _value(buf, start, n, closed)
+            out[k, row], ok = _integer(buf, a, b)
             if not ok: return -1, 0
             k += 1
         if field != fields - 1 or k != nw: return -1, 0
@@ -210,8 +240,8 @@ def _lines(block):
     return int(np.count_nonzero(np.frombuffer(block, np.uint8) == 10)) + (not block.endswith(b'\n'))
 
 def _integer_rows(f, block):
-    """The number of lines in `block` (no quotes) and the integer columns we use of its rows, parsed by the kernel;
-    None if it cannot tell."""
+    """The number of lines in `block` and the integer columns we use of its rows, parsed by the kernel; None if it
+    cannot tell."""
     used = sorted(f.types, key=f.columns.index)
     out = np.empty((len(used), len(block) // len(f.columns) + 1), np.int64)      # a row has >= `fields` bytes
     rows, blank = read_lines(np.frombuffer(block, np.uint8), ord(f.separator), len(f.columns),
@@ -262,7 +292,7 @@ def _parsed_rows(f, block):
 def _fast(f, block):
     """The number of lines in `block`, of its records, and their rows `(user, item[, time])`; records and rows are None
     when a line is bad in it (or the fast path cannot tell)."""
-    found = _integer_rows(f, block) if b'"' not in block and all(t == pl.Int64 for t in f.types.values()) else None
+    found = _integer_rows(f, block) if all(t == pl.Int64 for t in f.types.values()) else None
     lines, df = found or (_lines(block), _parsed_rows(f, block))
     if df is None: return lines, None, None
     records = len(df)
