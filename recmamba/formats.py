@@ -107,15 +107,18 @@ def _checked_lines(f, block, first_line):
         well_quoted = pl.col('text').str.contains(f'^(?:{value}{s})*{value}$')
     else: fields, well_quoted = pl.col('text').str.split(sep), pl.lit(True)
     raw = {c: fields.list.get(f.columns.index(c), null_on_oob=True) for c in f.types}
-    parsed = {c: (v if f.types[c] == pl.String else v.str.strip_chars_start(' \t')).cast(f.types[c], strict=False) for c, v in raw.items()}
+    parsed = {c: (v if f.types[c] == pl.String else v.str.strip_chars_start(' \t')).cast(f.types[c], strict=False)
+              for c, v in raw.items()}
     problem = pl.when(~well_quoted).then(pl.lit('a quote that neither opens nor closes a quoted field (RFC 4180: "…" '
                                                 'around the whole field, "" for a quote inside it)'))
     if f.header is not None:
         problem = problem.when(pl.col('text').str.strip_prefix('\ufeff') == f.header).then(pl.lit('repeated header line'))
-    problem = problem.when(fields.list.len() != n).then(pl.format(f'{{}} fields separated by {_sep_name(sep)}, expected {n}', fields.list.len()))
+    count = fields.list.len()
+    problem = problem.when(count != n).then(pl.format(f'{{}} fields separated by {_sep_name(sep)}, expected {n}', count))
     for c, t in f.types.items():
         problem = problem.when(parsed[c].is_null()).then(pl.format(f"{c} = '{{}}' is not {_KINDS[t]}", raw[c].fill_null('')))
-    span = pl.format(' (lines {}-{}: a quote left open continues a record on the next line)', 'line', pl.col('line') + pl.col('lines') - 1)
+    span = pl.format(' (lines {}-{}: a quote left open continues a record on the next line)', 'line',
+                     pl.col('line') + pl.col('lines') - 1)
     problem = problem.otherwise(None) + pl.when(pl.col('lines') > 1).then(span).otherwise(pl.lit(''))
     return _records(block, first_line).select('line', 'lines', problem.alias('problem'), **parsed)
 
