@@ -40,6 +40,8 @@ class TrainConfig:
     num_blocks: int = _setting(None, "number of blocks (default: the backbone's; 2 sasrec/linrec, 1 mamba)", int)
     num_heads: int = _setting(None, 'attention heads (sasrec, linrec; default 1)', int)
     dropout_rate: float = _setting(0.2, 'dropout')
+    layer: str = _setting(None, "mamba blocks: bare (Rec-Mamba's, the default for one block) or residual (pre-norm residual layers with a "
+                          'feed-forward, the default for more)', str, ('bare', 'residual'))
     d_state: int = _setting(None, 'Mamba state size N (default 32)', int)
     d_conv: int = _setting(None, 'Mamba convolution width (default 4)', int)
     expand: int = _setting(None, 'Mamba expansion factor (default 2)', int)
@@ -80,7 +82,7 @@ class TrainConfig:
     state_dict_path: str = _setting(None, 'start from the weights of this checkpoint (.pt)', str)
     inference_only: bool = _setting(False, 'only evaluate --state_dict_path on validation and test')
 
-MODEL_SETTINGS = ('hidden_units', 'num_blocks', 'num_heads', 'dropout_rate', 'd_state', 'd_conv', 'expand', 'attn', 'use_pos_emb', 'init')
+MODEL_SETTINGS = ('hidden_units', 'num_blocks', 'num_heads', 'dropout_rate', 'layer', 'd_state', 'd_conv', 'expand', 'attn', 'use_pos_emb', 'init')
 # Settings a resumed run may change; any other change would break the promise that a resumed run equals an uninterrupted one.
 RESUMABLE = ('num_epochs', 'patience', 'device', 'num_workers', 'checkpoint_every', 'progress', 'wandb', 'tensorboard', 'eval_batch_size')
 
