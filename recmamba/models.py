@@ -11,14 +11,12 @@ __all__ = ['LN_EPS', 'ATTENTION', 'BACKBONES', 'rotation', 'check_ids', 'check_s
 # %% ../nbs/02_models.ipynb #2b1bfa3d
 import math
 
-import numba
-import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .scan import (GROUP, kernel_threads, numba_scan_backward, numba_scan_forward, resolve_scan_impl,
-                           selective_scan, sigmoid32)
+from .scan import (GROUP, ScanOperands, conv_silu, conv_silu_grads, numba_scan_backward, numba_scan_forward,
+                           resolve_scan_impl, selective_scan)
 
 try:  # mamba_ssm's companion CUDA kernel for the short convolution, when installed
     from causal_conv1d import causal_conv1d_fn
@@ -233,74 +231,6 @@ class LinRec(SASRec):
         self.build_blocks(hidden_units, num_blocks, num_heads, dropout_rate, linrec_attention, attn_dropout=0.0)
 
 # %% ../nbs/02_models.ipynb #ac122239
-_TIME_BLOCK = 256
-
-def _kernel(fn):
-    "Compile `fn` with numba: parallel, reassociating sums so LLVM vectorises them (inf/nan semantics kept), cached on disk where it has a source file."
-    jit = dict(parallel=True, fastmath={'reassoc', 'contract', 'nsz', 'arcp'}, error_model='numpy')
-    try: return numba.njit(cache=True, **jit)(fn)
-    except RuntimeError: return numba.njit(**jit)(fn)  # defined in a notebook cell: nothing to cache against
-
-@_kernel
-def _conv_silu_forward(x, w, bias, out):
-    "out[b, t] = silu(bias + Σ_k w[k] · x[b, t - K + 1 + k]), zero before the start; x, out (B, L, D), w (K, D)."
-    B, L, D = x.shape
-    K = w.shape[0]
-    blocks = (L + _TIME_BLOCK - 1) // _TIME_BLOCK
-    for job in numba.prange(B * blocks):
-        b, start = job // blocks, job % blocks * _TIME_BLOCK
-        for t in range(start, min(start + _TIME_BLOCK, L)):
-            for d in range(D): out[b, t, d] = bias[d]
-            for k in range(max(0, K - 1 - t), K):
-                for d in range(D): out[b, t, d] += w[k, d] * x[b, t - K + 1 + k, d]
-            for d in range(D): out[b, t, d] *= sigmoid32(out[b, t, d])
-
-@_kernel
-def _conv_silu_backward(x, w, bias, grad_out, grad_x, grad_w_blocks, grad_bias_blocks, grad_pre):
-    """Gradients of `_conv_silu_forward`: grad_x (B, L, D); weight and bias gradients per (batch row, time block);
-    grad_pre (threads, _TIME_BLOCK + K - 1, D) is scratch for the pre-activation's gradient."""
-    B, L, D = x.shape
-    K = w.shape[0]
-    blocks = (L + _TIME_BLOCK - 1) // _TIME_BLOCK
-    for job in numba.prange(B * blocks):
-        tid = numba.get_thread_id()
-        b, start = job // blocks, job % blocks * _TIME_BLOCK
-        end = min(start + _TIME_BLOCK, L)
-        for t in range(start, min(end + K - 1, L)):  # silu'(pre) · grad for the block and the K - 1 steps after it
-            i = t - start
-            for d in range(D): grad_pre[tid, i, d] = bias[d]
-            for k in range(max(0, K - 1 - t), K):
-                for d in range(D): grad_pre[tid, i, d] += w[k, d] * x[b, t - K + 1 + k, d]
-            for d in range(D):
-                s = sigmoid32(grad_pre[tid, i, d])
-                grad_pre[tid, i, d] = grad_out[b, t, d] * s * (np.float32(1.0) + grad_pre[tid, i, d] * (np.float32(1.0) - s))
-        grad_w_blocks[job] = 0
-        grad_bias_blocks[job] = 0
-        for t in range(start, end):
-            i = t - start
-            for d in range(D): grad_bias_blocks[job, d] += grad_pre[tid, i, d]
-            for k in range(max(0, K - 1 - t), K):
-                for d in range(D): grad_w_blocks[job, k, d] += grad_pre[tid, i, d] * x[b, t - K + 1 + k, d]
-            for d in range(D): grad_x[b, t, d] = 0
-            for k in range(max(0, K - L + t), K):
-                for d in range(D): grad_x[b, t, d] += grad_pre[tid, i + K - 1 - k, d] * w[k, d]
-
-def _conv_silu(x, taps, bias):
-    "silu(causal depthwise convolution) of contiguous float32 x (B, L, D) with taps (K, D) and bias (D,)."
-    out = torch.empty_like(x)
-    with kernel_threads(): _conv_silu_forward(x.numpy(), taps.numpy(), bias.numpy(), out.numpy())
-    return out
-
-def _conv_silu_grads(x, taps, bias, grad_out, grad_x):
-    "Gradients of `_conv_silu` for x (written into `grad_x`), the taps and the bias."
-    (B, L, D), K = x.shape, taps.shape[0]
-    blocks = B * -(-L // _TIME_BLOCK)
-    grad_taps, grad_bias = x.new_empty(blocks, K, D), x.new_empty(blocks, D)
-    with kernel_threads() as T:
-        _conv_silu_backward(x.numpy(), taps.numpy(), bias.numpy(), grad_out.numpy(), grad_x.numpy(), grad_taps.numpy(),
-                            grad_bias.numpy(), x.new_empty(T, _TIME_BLOCK + K - 1, D).numpy())
-    return grad_x, grad_taps.sum(0), grad_bias.sum(0)
-
 def causal_conv1d(x, conv_weight, conv_bias):
     "Depthwise causal convolution of x (B, L, D) with an `nn.Conv1d` weight (D, 1, K) and bias, by torch: (B, L, D)."
     out = F.conv1d(x.mT, conv_weight, conv_bias, padding=conv_weight.shape[-1] - 1, groups=x.shape[-1])
@@ -308,46 +238,51 @@ def causal_conv1d(x, conv_weight, conv_bias):
 
 # %% ../nbs/02_models.ipynb #49c807a1
 class MambaInnerCPU(torch.autograd.Function):
-    """Mamba's `in_proj` → conv → SiLU → `x_proj` → `dt_proj` → gated selective scan on CPU in float32, as one node
-    (see above). Large buffers are reused in place where one value replaces another: each fresh one costs page
-    faults once tensors outgrow malloc's heap (32 MiB)."""
+    """Mamba's block, `in_proj` → conv → SiLU → `x_proj` → `dt_proj` → gated selective scan → `out_proj`, on CPU in
+    float32 as one node (see above). The backward's (B, L, d_inner) tensors live in three buffers, each value taking
+    over a buffer whose value is spent: each fresh one costs page faults once tensors outgrow malloc's heap (32 MiB)."""
     @staticmethod
-    def forward(ctx, h, in_w, in_b, conv_w, conv_b, xproj_w, dt_w, dt_b, A_log, D):
+    def forward(ctx, h, in_w, in_b, conv_w, conv_b, xproj_w, dt_w, dt_b, A_log, D, out_w, out_b):
         h = h.detach().contiguous()
-        p = _PaddedWeights(in_w, in_b, conv_w, conv_b, xproj_w, dt_w, dt_b, A_log, D)
+        p = _PaddedWeights(in_w, in_b, conv_w, conv_b, xproj_w, dt_w, dt_b, A_log, D, out_w)
         x_pre = _linear(h, p.wx, p.bx)
-        x = _conv_silu(x_pre, p.taps, p.conv_b)
+        x = conv_silu(x_pre, p.taps, p.conv_b)
         z = _linear(h, p.wz, p.bz, out=x_pre)
-        xdbl = F.linear(x, p.xproj_w)  # (B, L, dt_rank + 2 d_state): dt's low-rank input, B, C
-        y, ckpt, _ = numba_scan_forward(x, None, xdbl, p.dt_rank, p.dt_wt, p.dt_b, p.At, p.D, z, True)
-        ctx.save_for_backward(h, xdbl, ckpt, in_w, in_b, conv_w, conv_b, xproj_w, dt_w, dt_b, A_log, D)
-        return y[..., :p.dim] if p.pad else y
+        xdbl = _linear(x, p.xproj_w, None)  # (B, L, dt_rank + 2 d_state): dt's low-rank input, B, C
+        y, ckpt, _ = numba_scan_forward(p.operands(x, xdbl, z))
+        ctx.save_for_backward(h, xdbl, ckpt, in_w, in_b, conv_w, conv_b, xproj_w, dt_w, dt_b, A_log, D, out_w, out_b)
+        ctx.y = y  # out_proj's input, kept outside save_for_backward so that the backward can free it once used
+        return _linear(y, p.out_w, None if out_b is None else out_b.detach())
 
     @staticmethod
-    def backward(ctx, dy):
+    def backward(ctx, dout):
         h, xdbl, ckpt, *weights = ctx.saved_tensors
-        in_b, conv_b = weights[1], weights[3]
-        p = _PaddedWeights(*weights)
-        dy = (F.pad(dy, (0, p.pad)) if p.pad else dy).contiguous()
-        x_pre = _linear(h, p.wx, p.bx)
-        x = _conv_silu(x_pre, p.taps, p.conv_b)
-        z = _linear(h, p.wz, p.bz, out=x_pre)
-        dx, _, dz, dxdbl, dAt, dD, ddt_b, ddt_wt = numba_scan_backward(x, None, xdbl, p.dt_rank, p.dt_wt, p.dt_b, p.At,
-                                                                      p.D, z, True, ckpt, dy, dz=z)
-        dx.view(-1, p.dimp).addmm_(dxdbl.view(-1, dxdbl.shape[-1]), p.xproj_w)  # x feeds x_proj and the scan
-        dxproj_w = dxdbl.flatten(0, 1).T @ x.flatten(0, 1)
-        dh = dz @ p.wz
-        dwz = dz.flatten(0, 1).T @ h.flatten(0, 1)
-        dbz = dz.sum((0, 1)) if in_b is not None else None
-        x_pre = _linear(h, p.wx, p.bx, out=dz)
-        dx_pre, dtaps, dconv_b = _conv_silu_grads(x_pre, p.taps, p.conv_b, dx, grad_x=x)
-        dh.view(-1, h.shape[-1]).addmm_(dx_pre.view(-1, p.dimp), p.wx)
-        dwx = dx_pre.flatten(0, 1).T @ h.flatten(0, 1)
-        dbx = dx_pre.sum((0, 1)) if in_b is not None else None
+        in_b, conv_b, out_b = weights[1], weights[3], weights[-1]
+        p = _PaddedWeights(*weights[:-1])
+        dout = dout.contiguous()
+        dout_w = dout.flatten(0, 1).T @ ctx.y.flatten(0, 1)
+        ctx.y = None
+        # buffers: a holds dy, then du = dx; b holds x_pre, z, dz, x_pre again; c holds x, then dx_pre
+        a = _linear(dout, p.out_w.T, None)                                          # dy
+        b = _linear(h, p.wx, p.bx)                                                   # x_pre
+        c = conv_silu(b, p.taps, p.conv_b)                                           # x
+        _linear(h, p.wz, p.bz, out=b)                                                # z
+        g = numba_scan_backward(p.operands(c, xdbl, b), ckpt, dout=a, du=a, dz=b)   # dx and dz
+        a.view(-1, p.dimp).addmm_(g.dxdbl.view(-1, g.dxdbl.shape[-1]), p.xproj_w)   # x also feeds x_proj
+        dxproj_w = g.dxdbl.flatten(0, 1).T @ c.flatten(0, 1)
+        dh = _linear(b, p.wz.T, None)
+        dwz = b.flatten(0, 1).T @ h.flatten(0, 1)
+        dbz = b.sum((0, 1)) if in_b is not None else None
+        _linear(h, p.wx, p.bx, out=b)                                                # x_pre again
+        _, dtaps, dconv_b = conv_silu_grads(b, p.taps, p.conv_b, a, grad_x=c)       # dx_pre
+        dh.view(-1, h.shape[-1]).addmm_(c.view(-1, p.dimp), p.wx)
+        dwx = c.flatten(0, 1).T @ h.flatten(0, 1)
+        dbx = c.sum((0, 1)) if in_b is not None else None
         cut = lambda t: t[:p.dim]
         return (dh, torch.cat([cut(dwx), cut(dwz)]), None if in_b is None else torch.cat([cut(dbx), cut(dbz)]),
                 cut(dtaps.T).unsqueeze(1), None if conv_b is None else cut(dconv_b), dxproj_w[:, :p.dim],
-                cut(ddt_wt.T), cut(ddt_b), cut((dAt * p.At).T), cut(dD))  # A = -exp(A_log)
+                cut(g.ddt_weight.T), cut(g.ddelta_bias), cut((g.dA * p.A).T), cut(g.dD),  # A = -exp(A_log)
+                dout_w[:, :p.dim], None if out_b is None else dout.sum((0, 1)))
 
 def _linear(x, weight, bias, out=None):
     "`F.linear` of a contiguous (B, L, in) `x`, into `out` (B, L, out) if given."
@@ -359,20 +294,24 @@ def _linear(x, weight, bias, out=None):
 
 class _PaddedWeights:
     "A Mamba block's weights, detached, float32, with the inner channels padded with zeros to a multiple of GROUP."
-    def __init__(self, in_w, in_b, conv_w, conv_b, xproj_w, dt_w, dt_b, A_log, D):
+    def __init__(self, in_w, in_b, conv_w, conv_b, xproj_w, dt_w, dt_b, A_log, D, out_w):
         self.dim = dim = conv_w.shape[0]
         self.pad = pad = -dim % GROUP
-        self.dimp, self.dt_rank = dim + pad, dt_w.shape[1]
-        rows = lambda t: F.pad(t.detach().float(), (0, 0) * (t.dim() - 1) + (0, pad)).contiguous() if pad else t.detach().float().contiguous()
-        zeros = conv_w.new_zeros(dim)
+        self.dimp = dim + pad
+        rows = lambda t: (F.pad(t.detach().float(), (0, 0) * (t.dim() - 1) + (0, pad)) if pad else t.detach().float()).contiguous()
+        cols = lambda t: (F.pad(t.detach().float(), (0, pad)) if pad else t.detach().float()).contiguous()
         self.wx, self.wz = rows(in_w[:dim]), rows(in_w[dim:])
         self.bx, self.bz = (None, None) if in_b is None else (rows(in_b[:dim]), rows(in_b[dim:]))
-        self.taps = rows(conv_w[:, 0]).T.contiguous()                                       # (K, dimp)
-        self.conv_b = rows(conv_b if conv_b is not None else zeros)
-        self.xproj_w = F.pad(xproj_w.detach().float(), (0, pad)).contiguous()               # (dt_rank + 2N, dimp)
+        self.taps = rows(conv_w[:, 0]).T.contiguous()                                       # (width, dimp)
+        self.conv_b = rows(conv_b) if conv_b is not None else conv_w.new_zeros(self.dimp)
+        self.xproj_w, self.out_w = cols(xproj_w), cols(out_w)                               # (·, dimp)
         self.dt_wt = rows(dt_w).T.contiguous()                                              # (dt_rank, dimp)
         self.dt_b, self.D = rows(dt_b), rows(D)
-        self.At = rows(-torch.exp(A_log.detach().float())).T.contiguous()                   # (N, dimp)
+        self.A = rows(-torch.exp(A_log.detach().float())).T.contiguous()                    # (N, dimp)
+
+    def operands(self, x, xdbl, z):
+        "The scan's `ScanOperands`: input x, x_proj's output xdbl, gate z, all (B, L, ·)."
+        return ScanOperands(u=x, xdbl=xdbl, A=self.A, D=self.D, dt_weight=self.dt_wt, delta_bias=self.dt_b, z=z)
 
 # %% ../nbs/02_models.ipynb #3c6d8aaa
 class Mamba(nn.Module):
@@ -407,9 +346,9 @@ class Mamba(nn.Module):
     def forward(self, hidden_states):
         "(B, L, d_model) → (B, L, d_model), causal."
         if self.fused_cpu(hidden_states):
-            y = MambaInnerCPU.apply(hidden_states, self.in_proj.weight, self.in_proj.bias, self.conv1d.weight, self.conv1d.bias,
-                                    self.x_proj.weight, self.dt_proj.weight, self.dt_proj.bias, self.A_log, self.D)
-            return self.out_proj(y)
+            return MambaInnerCPU.apply(hidden_states, self.in_proj.weight, self.in_proj.bias, self.conv1d.weight,
+                                       self.conv1d.bias, self.x_proj.weight, self.dt_proj.weight, self.dt_proj.bias, self.A_log,
+                                       self.D, self.out_proj.weight, self.out_proj.bias)
         # x and z from the two halves of in_proj, each contiguous in (B, L, d_inner)
         z = F.linear(hidden_states, self.in_proj.weight[self.d_inner:], _half(self.in_proj.bias, 1, self.d_inner))
         x = F.linear(hidden_states, self.in_proj.weight[:self.d_inner], _half(self.in_proj.bias, 0, self.d_inner))
