@@ -298,17 +298,18 @@ swapped for another of its shape: `u`, `delta`, `z` (batch, L, dim) contiguous, 
 (dim,); `dt_weight` (dt_rank, dim). The step is `delta + delta_bias` when `dt_weight` is None (`delta` needed), else
 `xdbl[..., :dt_rank] @ dt_weight + delta_bias` (`delta` None); `z` None without the gate."""
 
-ScanGrads = namedtuple('ScanGrads', 'du ddelta dz dxdbl dA dD ddelta_bias ddt_weight')
-ScanGrads.__doc__ = "Gradients of the `ScanOperands` by `numba_scan_backward` (None for an operand that was None), same shapes."
+ScanGrads = namedtuple('ScanGrads', 'du ddelta dz dxdbl dA dD ddelta_bias ddt_weight dfirst')
+ScanGrads.__doc__ = """Gradients of the `ScanOperands` by `numba_scan_backward` (None for an operand that was None), same shapes,
+and `dfirst` (batch, N, dim), the gradient that reaches the state the forward started from."""
 
 # What the kernels take: numpy views with the channels split into (groups, GROUP), and per-thread scratch. numba
 # passes named tuples of arrays into its parallel loops, but writes made there through a tuple's field are lost
 # (numba 0.68), so each kernel unpacks its tuples by name before its loop.
 _Inputs = namedtuple('_Inputs', 'u delta z xdbl dt_weight dt_bias A A_log2e D')
-_Options = namedtuple('_Options', 'dt_rank softplus has_z every splits')
-_Forward = namedtuple('_Forward', 'out ckpt last')
+_Options = namedtuple('_Options', 'dt_rank softplus has_z every splits keep_out')
+_Forward = namedtuple('_Forward', 'out ckpt last')  # with the state before step 0 as an input: `first`
 _ForwardScratch = namedtuple('_ForwardScratch', 'state step dt dtu y')
-_Grads = namedtuple('_Grads', 'du ddelta dz dxdbl dA dD ddt_bias ddt_weight')
+_Grads = namedtuple('_Grads', 'du ddelta dz dxdbl dA dD ddt_bias ddt_weight dfirst out')
 _BackwardScratch = namedtuple('_BackwardScratch', 'state decay decayed dt dsig gy lam step y zsig dtu lam_b e_acc ddt')
 
 # %% ../nbs/01_scan.ipynb #a5b8ba49
@@ -323,10 +324,11 @@ def _project_step(xdbl, R, W, bias, b, t, gi, step, tid):
             step[tid, g] += w * W[r, gi, g]
 
 @numba.njit(parallel=True, **_jit)
-def _scan_fwd(x, opt, fwd, scratch):
+def _scan_fwd(x, opt, first, fwd, scratch):
     """Forward over `_Inputs` x: u, delta, z (batch, L, groups, GROUP); dt_bias, D (groups, GROUP); A_log2e (N, groups,
     GROUP), A times log2(e), so that the decays are exp2(dt A_log2e); xdbl (batch, L, R + 2N) holds the low-rank step
-    input (columns :R), B (R:R+N) and C (R+N:); dt_weight (R, groups, GROUP). Writes `_Forward` fwd: out, the state
+    input (columns :R), B (R:R+N) and C (R+N:); dt_weight (R, groups, GROUP). Starts from the state `first` (batch, N,
+    groups, GROUP), the state before step 0 (zeros for a whole sequence). Writes `_Forward` fwd: out, the state
     before every `every`-th step to ckpt (batch, L/every, N, groups, GROUP) and the final state to last (batch, N, groups,
     GROUP). One work item per batch row and range of channel groups (`splits` ranges per row), stepping through time
     with all of its groups."""
@@ -345,7 +347,7 @@ def _scan_fwd(x, opt, fwd, scratch):
         for j in range(g1 - g0):
             for n in range(N):
                 for g in range(GROUP):
-                    state[tid, j, n, g] = 0
+                    state[tid, j, n, g] = first[b, n, g0 + j, g]
         for t in range(L):
             if t % every == 0:
                 for j in range(g1 - g0):
@@ -391,12 +393,13 @@ def _scan_bwd(x, opt, dout, dlast, ckpt, grads, scratch):
     is written in the reverse pass), dz (which may be z itself: z[t] is read before dz[t] is written), ddelta (R = 0) and,
     per split s of the channel groups, dxdbl[s] (splits, batch, L, R + 2N): the gradients of the low-rank step input, B
     and C summed over the split's channels. dA (batch, N, groups, GROUP), dD, ddt_bias (batch, groups, GROUP) and
-    ddt_weight (batch, R, groups, GROUP) get per-batch-row sums.
+    ddt_weight (batch, R, groups, GROUP) get per-batch-row sums; dfirst (batch, N, groups, GROUP) the gradient that reaches
+    the state before step 0. With opt.keep_out it writes the forward's output again, into out.
     Each block of `every` steps is recomputed forward from its checkpoint, keeping its decays a_t and decayed states
     a_t h_(t-1), then walked in reverse with lam holding a_(t+1) λ_(t+1), the gradient that reaches h_t from the steps after it."""
     u, delta, z, xdbl, dt_weight, dt_bias, A, A_log2e, D = x.u, x.delta, x.z, x.xdbl, x.dt_weight, x.dt_bias, x.A, x.A_log2e, x.D
-    R, softplus, has_z, every, splits = opt.dt_rank, opt.softplus, opt.has_z, opt.every, opt.splits
-    du, ddelta, dz, dxdbl = grads.du, grads.ddelta, grads.dz, grads.dxdbl
+    R, softplus, has_z, every, splits, keep_out = opt.dt_rank, opt.softplus, opt.has_z, opt.every, opt.splits, opt.keep_out
+    du, ddelta, dz, dxdbl, dfirst, out = grads.du, grads.ddelta, grads.dz, grads.dxdbl, grads.dfirst, grads.out
     dA, dD, ddt_bias, ddt_weight = grads.dA, grads.dD, grads.ddt_bias, grads.ddt_weight
     state, decay, decayed, dt, dsig, gy, lam = scratch.state, scratch.decay, scratch.decayed, scratch.dt, scratch.dsig, scratch.gy, scratch.lam
     step, y, zsig, dtu, lam_b, e_acc, ddt = scratch.step, scratch.y, scratch.zsig, scratch.dtu, scratch.lam_b, scratch.e_acc, scratch.ddt
@@ -468,9 +471,15 @@ def _scan_bwd(x, opt, dout, dlast, ckpt, grads, scratch):
                             sum_dC += gy[tid, i, g] * hv
                         dxdbl[s, b, t, R + N + n] += sum_dC
                     if has_z:
+                        if keep_out:  # before dz, which may overwrite z
+                            for g in range(GROUP):
+                                out[b, t, gi, g] = y[tid, g] * z[b, t, gi, g] * zsig[tid, g]
                         for g in range(GROUP):
                             zg, sig = z[b, t, gi, g], zsig[tid, g]
                             dz[b, t, gi, g] = dout[b, t, gi, g] * y[tid, g] * sig * (np.float32(1.0) + zg * (np.float32(1.0) - sig))
+                    elif keep_out:
+                        for g in range(GROUP):
+                            out[b, t, gi, g] = y[tid, g]
                 for t in range(t1 - 1, t0 - 1, -1):
                     i = t - t0
                     for g in range(GROUP):
@@ -505,6 +514,10 @@ def _scan_bwd(x, opt, dout, dlast, ckpt, grads, scratch):
                                 acc += ddt[tid, g] * dt_weight[r, gi, g]
                                 ddt_weight[b, r, gi, g] += ddt[tid, g] * w
                             dxdbl[s, b, t, r] += acc
+        for gi in range(g0, g1):
+            for n in range(N):
+                for g in range(GROUP):
+                    dfirst[b, n, gi, g] = lam[tid, gi - g0, n, g]
 
 # %% ../nbs/01_scan.ipynb #c2b8d27d
 def _grouped(t):
@@ -535,7 +548,7 @@ def kernel_threads():
         numba.set_num_threads(before)
         if torch.get_num_threads() != torch_threads: torch.set_num_threads(torch_threads)
 
-def _kernel_inputs(ops, splits):
+def _kernel_inputs(ops, splits, keep_out=False):
     "`ScanOperands` as the kernels' `_Inputs` and `_Options`."
     dt_rank = 0 if ops.dt_weight is None else ops.dt_weight.shape[0]
     if (ops.delta is None) == (dt_rank == 0): raise ValueError('ScanOperands: give either delta or dt_weight')
@@ -543,41 +556,47 @@ def _kernel_inputs(ops, splits):
     x = _Inputs(u=_grouped(ops.u), delta=_grouped(ops.delta), z=_grouped(ops.z), xdbl=ops.xdbl.numpy(),
                 dt_weight=_grouped(ops.dt_weight) if dt_rank else _unused()[0], dt_bias=_grouped(bias), A=_grouped(ops.A),
                 A_log2e=_grouped(ops.A * math.log2(math.e)), D=_grouped(ops.D))
-    return x, _Options(dt_rank=dt_rank, softplus=bool(ops.softplus), has_z=ops.z is not None, every=CHECKPOINT_EVERY, splits=splits)
+    return x, _Options(dt_rank=dt_rank, softplus=bool(ops.softplus), has_z=ops.z is not None, every=CHECKPOINT_EVERY,
+                       splits=splits, keep_out=keep_out)
 
-def numba_scan_forward(ops):
-    "The forward kernel on `ScanOperands` `ops`: the output (batch, L, dim), the checkpointed states and the last state (batch, N, dim)."
+def numba_scan_forward(ops, first=None):
+    """The forward kernel on `ScanOperands` `ops`, from the state `first` (batch, N, dim; None: zeros): the output
+    (batch, L, dim), the checkpointed states and the last state (batch, N, dim)."""
     (batch, L, dim), N, every = ops.u.shape, ops.A.shape[0], CHECKPOINT_EVERY
     u = ops.u
     out, ckpt, last = torch.empty_like(u), u.new_empty(batch, (L + every - 1) // every, N, dim), u.new_empty(batch, N, dim)
+    first = u.new_zeros(batch, N, dim) if first is None else first
     groups = dim // GROUP
     with kernel_threads() as threads:
         x, opt = _kernel_inputs(ops, _splits(groups, batch))
         scratch = _ForwardScratch(state=_scratch(threads, -(-groups // opt.splits), N, GROUP), step=_scratch(threads, GROUP),
                                   dt=_scratch(threads, GROUP), dtu=_scratch(threads, GROUP), y=_scratch(threads, GROUP))
-        _scan_fwd(x, opt, _Forward(out=_grouped(out), ckpt=_grouped(ckpt), last=_grouped(last)), scratch)
+        _scan_fwd(x, opt, _grouped(first), _Forward(out=_grouped(out), ckpt=_grouped(ckpt), last=_grouped(last)), scratch)
     return out, ckpt, last
 
-def numba_scan_backward(ops, ckpt, dout, dlast=None, du=None, dz=None):
+def numba_scan_backward(ops, ckpt, dout, dlast=None, du=None, dz=None, dfirst=None, out=None):
     """`ScanGrads` of `ops` by the backward kernel, for `numba_scan_forward`'s checkpoints `ckpt` and the gradients of
-    its output `dout` and last state `dlast` (None: zero). du and dz are written into the buffers `du` and `dz` where
-    given, which may be `dout` and `ops.z` themselves. The dB, dC and low-rank sums over channels run over `splits`
-    ranges of channel groups, one work item per batch row and range (more ranges when the batch is small for the
-    threads), each range into its own (batch, L, dt_rank + 2N) buffer, added in a fixed order."""
+    its output `dout` and last state `dlast` (None: zero). du, dz and dfirst are written into the buffers `du`, `dz` and
+    `dfirst` where given, which may be `dout`, `ops.z` and `dlast` themselves (without `dlast`, dfirst takes the zeros
+    that stand in for it); with a buffer `out`, the forward's output is written into it again on the way. The dB, dC and low-rank sums over channels run over `splits` ranges of channel groups, one work item per
+    batch row and range (more ranges when the batch is small for the threads), each range into its own
+    (batch, L, dt_rank + 2N) buffer, added in a fixed order."""
     u, (batch, L, dim), N, every = ops.u, ops.u.shape, ops.A.shape[0], CHECKPOINT_EVERY
     if ckpt.shape[1] != (L + every - 1) // every: raise RuntimeError('CHECKPOINT_EVERY changed between the forward and the backward')
     groups = dim // GROUP
-    if dlast is None: dlast = u.new_zeros(batch, N, dim)
+    if dlast is None: dlast = dfirst = u.new_zeros(batch, N, dim)
     if dz is None and ops.z is not None: dz = torch.empty_like(u)
     du = torch.empty_like(u) if du is None else du
     ddelta = torch.empty_like(u) if ops.delta is not None else None
     dt_rank = 0 if ops.dt_weight is None else ops.dt_weight.shape[0]
     dA, dD, ddt_bias, ddt_weight = u.new_empty(batch, N, dim), u.new_empty(batch, dim), u.new_empty(batch, dim), u.new_empty(batch, dt_rank, dim)
+    if dfirst is None: dfirst = u.new_empty(batch, N, dim)
     with kernel_threads() as threads:
-        x, opt = _kernel_inputs(ops, _splits(groups, batch))
+        x, opt = _kernel_inputs(ops, _splits(groups, batch), keep_out=out is not None)
         dxdbl = ops.xdbl.new_empty(opt.splits, *ops.xdbl.shape)
         grads = _Grads(du=_grouped(du), ddelta=_grouped(ddelta), dz=_grouped(dz), dxdbl=dxdbl.numpy(), dA=_grouped(dA),
-                       dD=_grouped(dD), ddt_bias=_grouped(ddt_bias), ddt_weight=_grouped(ddt_weight))
+                       dD=_grouped(dD), ddt_bias=_grouped(ddt_bias), ddt_weight=_grouped(ddt_weight), dfirst=_grouped(dfirst),
+                       out=_grouped(out))
         block, row = (lambda: _scratch(threads, every, N, GROUP)), (lambda: _scratch(threads, GROUP))
         scratch = _BackwardScratch(state=_scratch(threads, N, GROUP), decay=block(), decayed=block(),
                                    dt=_scratch(threads, every, GROUP), dsig=_scratch(threads, every, GROUP),
@@ -585,7 +604,8 @@ def numba_scan_backward(ops, ckpt, dout, dlast=None, du=None, dz=None):
                                    step=row(), y=row(), zsig=row(), dtu=row(), lam_b=row(), e_acc=row(), ddt=row())
         _scan_bwd(x, opt, _grouped(dout), _grouped(dlast), _grouped(ckpt), grads, scratch)
     return ScanGrads(du=du, ddelta=ddelta, dz=dz if ops.z is not None else None, dxdbl=dxdbl[0] if opt.splits == 1 else dxdbl.sum(0),
-                     dA=dA.sum(0), dD=dD.sum(0), ddelta_bias=ddt_bias.sum(0), ddt_weight=ddt_weight.sum(0) if dt_rank else None)
+                     dA=dA.sum(0), dD=dD.sum(0), ddelta_bias=ddt_bias.sum(0), ddt_weight=ddt_weight.sum(0) if dt_rank else None,
+                     dfirst=dfirst)
 
 # %% ../nbs/01_scan.ipynb #d437d634
 def _channels_last(x, pad):
@@ -641,31 +661,37 @@ def selective_scan_numba(u, delta, A, B, C, D=None, z=None, delta_bias=None, del
 TIME_BLOCK = 256  # time steps of one work item of the convolution kernels
 
 @numba.njit(parallel=True, **_jit)
-def _conv_silu_fwd(x, taps, bias, out):
-    "out[b, t] = silu(bias + Σ_k taps[k] · x[b, t - width + 1 + k]), zero before the start; x, out (B, L, D), taps (width, D)."
-    B, L, D = x.shape
-    width = taps.shape[0]
-    blocks = (L + TIME_BLOCK - 1) // TIME_BLOCK
+def _conv_silu_fwd(x, taps, bias, first, out):
+    """out[b, t - first] = silu(bias + Σ_k taps[k] · x[b, t - width + 1 + k]) for t in first, first + 1, … of a window x
+    (B, W, D) that holds zeros before its start; out (B, count, D), taps (width, D)."""
+    B, W, D = x.shape
+    width, count = taps.shape[0], out.shape[1]
+    blocks = (count + TIME_BLOCK - 1) // TIME_BLOCK
     for job in prange(B * blocks):
-        b, start = job // blocks, job % blocks * TIME_BLOCK
-        for t in range(start, min(start + TIME_BLOCK, L)):
-            for d in range(D): out[b, t, d] = bias[d]
+        _prefer_512_bit_vectors()
+        b, start = job // blocks, first + job % blocks * TIME_BLOCK
+        for t in range(start, min(start + TIME_BLOCK, first + count)):
+            o = t - first
+            for d in range(D): out[b, o, d] = bias[d]
             for k in range(max(0, width - 1 - t), width):
-                for d in range(D): out[b, t, d] += taps[k, d] * x[b, t - width + 1 + k, d]
-            for d in range(D): out[b, t, d] *= sigmoid32(out[b, t, d])
+                for d in range(D): out[b, o, d] += taps[k, d] * x[b, t - width + 1 + k, d]
+            for d in range(D): out[b, o, d] *= sigmoid32(out[b, o, d])
 
 @numba.njit(parallel=True, **_jit)
-def _conv_silu_bwd(x, taps, bias, grad_out, grad_x, grad_taps_blocks, grad_bias_blocks, grad_pre):
-    """Gradients of `_conv_silu_fwd`: grad_x (B, L, D); taps and bias gradients per (batch row, time block);
-    grad_pre (threads, TIME_BLOCK + width - 1, D) is scratch for the pre-activation's gradient."""
-    B, L, D = x.shape
-    width = taps.shape[0]
-    blocks = (L + TIME_BLOCK - 1) // TIME_BLOCK
+def _conv_silu_bwd(x, taps, bias, grad_out, first, grad_x, grad_taps_blocks, grad_bias_blocks, grad_pre):
+    """Gradients of `_conv_silu_fwd` for its outputs at first, first + 1, … (grad_out, a window like x, is read from
+    step first on, up to width - 1 steps past them): grad_x (B, count, D) for the inputs at those steps; taps and
+    bias gradients per (batch row, time block); grad_pre (threads, TIME_BLOCK + width - 1, D) is scratch for the
+    pre-activation's gradient."""
+    B, W, D = x.shape
+    width, count = taps.shape[0], grad_x.shape[1]
+    blocks = (count + TIME_BLOCK - 1) // TIME_BLOCK
     for job in prange(B * blocks):
+        _prefer_512_bit_vectors()
         tid = numba.get_thread_id()
-        b, start = job // blocks, job % blocks * TIME_BLOCK
-        end = min(start + TIME_BLOCK, L)
-        for t in range(start, min(end + width - 1, L)):  # silu'(pre) · grad for the block and the width - 1 steps after it
+        b, start = job // blocks, first + job % blocks * TIME_BLOCK
+        end = min(start + TIME_BLOCK, first + count)
+        for t in range(start, min(end + width - 1, W)):  # silu'(pre) · grad for the block and the width - 1 steps after it
             i = t - start
             for d in range(D): grad_pre[tid, i, d] = bias[d]
             for k in range(max(0, width - 1 - t), width):
@@ -680,23 +706,27 @@ def _conv_silu_bwd(x, taps, bias, grad_out, grad_x, grad_taps_blocks, grad_bias_
             for d in range(D): grad_bias_blocks[job, d] += grad_pre[tid, i, d]
             for k in range(max(0, width - 1 - t), width):
                 for d in range(D): grad_taps_blocks[job, k, d] += grad_pre[tid, i, d] * x[b, t - width + 1 + k, d]
-            for d in range(D): grad_x[b, t, d] = 0
-            for k in range(max(0, width - L + t), width):
-                for d in range(D): grad_x[b, t, d] += grad_pre[tid, i + width - 1 - k, d] * taps[k, d]
+            for d in range(D): grad_x[b, t - first, d] = 0
+            for k in range(max(0, width - W + t), width):
+                for d in range(D): grad_x[b, t - first, d] += grad_pre[tid, i + width - 1 - k, d] * taps[k, d]
 
-def conv_silu(x, taps, bias):
-    "silu(causal depthwise convolution) of contiguous float32 x (B, L, D) with taps (width, D) and bias (D,)."
-    out = torch.empty_like(x)
-    with kernel_threads(): _conv_silu_fwd(x.numpy(), taps.numpy(), bias.numpy(), out.numpy())
+def conv_silu(x, taps, bias, first=0, count=None, out=None):
+    """silu(causal depthwise convolution) of contiguous float32 x (B, W, D) with taps (width, D) and bias (D,), at steps
+    first … first + count - 1 (default: to the end), into `out` if given: x is a window of the sequence with zeros
+    before its start, so its first `first` steps are history (width - 1 of them suffice)."""
+    if out is None: out = x.new_empty(x.shape[0], x.shape[1] - first if count is None else count, x.shape[2])
+    with kernel_threads(): _conv_silu_fwd(x.numpy(), taps.numpy(), bias.numpy(), first, out.numpy())
     return out
 
-def conv_silu_grads(x, taps, bias, grad_out, grad_x):
-    "Gradients of `conv_silu` for x (written into `grad_x`), the taps and the bias."
-    (B, L, D), width = x.shape, taps.shape[0]
-    blocks = B * -(-L // TIME_BLOCK)
+def conv_silu_grads(x, taps, bias, grad_out, grad_x, first=0):
+    """Gradients of `conv_silu(x, taps, bias, first, count)` with count = grad_x's length, for x at those steps (written
+    into `grad_x`), the taps and the bias: grad_out, a window like x, holds the output's gradient from step `first` on,
+    including width - 1 steps past the outputs where the window has them (their gradient reaches these inputs too)."""
+    (B, W, D), width, count = x.shape, taps.shape[0], grad_x.shape[1]
+    blocks = B * -(-count // TIME_BLOCK)
     grad_taps, grad_bias = x.new_empty(blocks, width, D), x.new_empty(blocks, D)
     with kernel_threads() as threads:
-        _conv_silu_bwd(x.numpy(), taps.numpy(), bias.numpy(), grad_out.numpy(), grad_x.numpy(), grad_taps.numpy(),
+        _conv_silu_bwd(x.numpy(), taps.numpy(), bias.numpy(), grad_out.numpy(), first, grad_x.numpy(), grad_taps.numpy(),
                        grad_bias.numpy(), x.new_empty(threads, TIME_BLOCK + width - 1, D).numpy())
     return grad_x, grad_taps.sum(0), grad_bias.sum(0)
 
