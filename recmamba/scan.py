@@ -7,7 +7,7 @@ __all__ = ['CHUNK_ELEMENTS', 'GROUP', 'CHECKPOINT_EVERY', 'ScanOperands', 'ScanG
            'check_scan_args', 'selective_scan_ref', 'import_mamba_ssm', 'chunk_length', 'selective_scan_chunked',
            'exp32', 'exp2_32', 'softplus_sigmoid32', 'softplus32', 'sigmoid32', 'kernel_threads', 'numba_scan_forward',
            'numba_scan_backward', 'SelectiveScanNumba', 'selective_scan_numba', 'conv_silu', 'conv_silu_grads',
-           'resolve_scan_impl', 'selective_scan']
+           'compile_kernels', 'resolve_scan_impl', 'selective_scan']
 
 # %% ../nbs/01_scan.ipynb #f89e74af
 import contextlib, importlib, importlib.util, math, os, sys, types
@@ -729,6 +729,19 @@ def conv_silu_grads(x, taps, bias, grad_out, grad_x, first=0):
         _conv_silu_bwd(x.numpy(), taps.numpy(), bias.numpy(), grad_out.numpy(), first, grad_x.numpy(), grad_taps.numpy(),
                        grad_bias.numpy(), x.new_empty(threads, TIME_BLOCK + width - 1, D).numpy())
     return grad_x, grad_taps.sum(0), grad_bias.sum(0)
+
+# %% ../nbs/01_scan.ipynb #6c47dd82
+def compile_kernels():
+    "Compile every CPU kernel the models run (or load it from numba's cache), on tiny inputs: what `make` runs at install."
+    g = torch.Generator().manual_seed(0)
+    rand = lambda *shape: torch.randn(*shape, generator=g)
+    batch, L, N, R = 1, 3, 2, 1
+    ops = ScanOperands(u=rand(batch, L, GROUP), xdbl=rand(batch, L, R + 2 * N), A=-torch.ones(N, GROUP), D=torch.ones(GROUP),
+                       dt_weight=rand(R, GROUP), delta_bias=torch.zeros(GROUP), z=rand(batch, L, GROUP))
+    out, ckpt, _ = numba_scan_forward(ops)
+    numba_scan_backward(ops, ckpt, torch.ones_like(out), out=torch.empty_like(out))
+    x, taps, bias = rand(batch, L, GROUP), rand(4, GROUP), torch.zeros(GROUP)
+    conv_silu_grads(x, taps, bias, conv_silu(x, taps, bias), torch.empty_like(x))
 
 # %% ../nbs/01_scan.ipynb #5b6c9b26
 SCAN_IMPLS = ('cuda', 'numba', 'torch', 'ref')
