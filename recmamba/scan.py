@@ -5,9 +5,9 @@
 # %% auto #0
 __all__ = ['CHUNK_ELEMENTS', 'GROUP', 'CHECKPOINT_EVERY', 'ScanOperands', 'ScanGrads', 'TIME_BLOCK', 'SCAN_IMPLS',
            'check_scan_args', 'selective_scan_ref', 'import_mamba_ssm', 'chunk_length', 'selective_scan_chunked',
-           'exp32', 'exp2_32', 'softplus_sigmoid32', 'softplus32', 'sigmoid32', 'kernel_threads', 'numba_scan_forward',
-           'numba_scan_backward', 'SelectiveScanNumba', 'selective_scan_numba', 'conv_silu', 'conv_silu_grads',
-           'compile_kernels', 'resolve_scan_impl', 'selective_scan']
+           'exp32', 'exp2_32', 'softplus_sigmoid32', 'softplus32', 'sigmoid32', 'channel_splits', 'kernel_threads',
+           'numba_scan_forward', 'numba_scan_backward', 'SelectiveScanNumba', 'selective_scan_numba', 'conv_silu',
+           'conv_silu_grads', 'compile_kernels', 'resolve_scan_impl', 'selective_scan']
 
 # %% ../nbs/01_scan.ipynb #f89e74af
 import contextlib, importlib, importlib.util, math, os, sys, types
@@ -530,7 +530,7 @@ def _scratch(*shape):
 
 def _unused(): return np.zeros((1, 1, 1, GROUP), np.float32)  # stands in for an absent optional array
 
-def _splits(groups, batch):
+def channel_splits(groups, batch):
     """Ranges of channel groups per batch row: enough work items for two per thread, one range where the batch has them;
     as few as hold that many groups each, so no range is empty."""
     per_split = -(-groups // min(groups, -(-2 * numba.get_num_threads() // batch)))
@@ -568,7 +568,7 @@ def numba_scan_forward(ops, first=None):
     first = u.new_zeros(batch, N, dim) if first is None else first
     groups = dim // GROUP
     with kernel_threads() as threads:
-        x, opt = _kernel_inputs(ops, _splits(groups, batch))
+        x, opt = _kernel_inputs(ops, channel_splits(groups, batch))
         scratch = _ForwardScratch(state=_scratch(threads, -(-groups // opt.splits), N, GROUP), step=_scratch(threads, GROUP),
                                   dt=_scratch(threads, GROUP), dtu=_scratch(threads, GROUP), y=_scratch(threads, GROUP))
         _scan_fwd(x, opt, _grouped(first), _Forward(out=_grouped(out), ckpt=_grouped(ckpt), last=_grouped(last)), scratch)
@@ -592,7 +592,7 @@ def numba_scan_backward(ops, ckpt, dout, dlast=None, du=None, dz=None, dfirst=No
     dA, dD, ddt_bias, ddt_weight = u.new_empty(batch, N, dim), u.new_empty(batch, dim), u.new_empty(batch, dim), u.new_empty(batch, dt_rank, dim)
     if dfirst is None: dfirst = u.new_empty(batch, N, dim)
     with kernel_threads() as threads:
-        x, opt = _kernel_inputs(ops, _splits(groups, batch), keep_out=out is not None)
+        x, opt = _kernel_inputs(ops, channel_splits(groups, batch), keep_out=out is not None)
         dxdbl = ops.xdbl.new_empty(opt.splits, *ops.xdbl.shape)
         grads = _Grads(du=_grouped(du), ddelta=_grouped(ddelta), dz=_grouped(dz), dxdbl=dxdbl.numpy(), dA=_grouped(dA),
                        dD=_grouped(dD), ddt_bias=_grouped(ddt_bias), ddt_weight=_grouped(ddt_weight), dfirst=_grouped(dfirst),
