@@ -339,9 +339,9 @@ def environment(device, world_size):
                 world_size=world_size)
 
 def peak_memory_mb(device):
-    "Peak memory: allocated CUDA memory since the last reset, or on CPU the process's peak resident set (never reset)."
-    if device.type == 'cuda': return torch.cuda.max_memory_allocated(device) / 2 ** 20
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    "Peak memory in MB (10^6 bytes): allocated CUDA memory since the last reset, or on CPU the process's peak resident set (never reset)."
+    if device.type == 'cuda': return torch.cuda.max_memory_allocated(device) / 1e6
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e6  # ru_maxrss is in KiB on Linux
 
 # %% ../nbs/04_train.ipynb #77629dad
 class EpochLog:
