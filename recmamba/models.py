@@ -8,7 +8,7 @@ __all__ = ['LN_EPS', 'ATTENTION', 'ATTENTION_STEPS', 'CHUNK_TOKENS', 'MAMBA_LAYE
            'causal_linear_attention', 'linrec_attention', 'softmax_cache', 'softmax_attention_step', 'linrec_cache',
            'linrec_attention_step', 'SelfAttention', 'PointWiseFeedForward', 'AttentionBlock', 'block_states',
            'block_state', 'SASRec', 'LinRec', 'causal_conv1d', 'chunk_spans', 'MambaInnerCPU', 'Mamba', 'MambaLayer',
-           'RecMamba', 'Registry', 'build_model']
+           'RecMamba', 'Registry', 'build_model', 'state_bytes']
 
 # %% ../nbs/02_models.ipynb #2b1bfa3d
 import math
@@ -643,3 +643,13 @@ def build_model(backbone, num_items, maxlen, **hparams):
     unknown = sorted(set(hparams) - known)
     if unknown: raise TypeError(f'unknown hyper-parameter(s) {unknown}; known: {sorted(known)}')
     return cls(num_items, maxlen, **{k: v for k, v in hparams.items() if k in cls.defaults and v is not None})
+
+# %% ../nbs/02_models.ipynb #332c14aa
+def state_bytes(model, length):
+    "Bytes of one history's streaming state after `length` ≥ 1 events (each state here is constant or grows linearly)."
+    sizes, state = [], model.init_state(1)
+    with torch.no_grad():
+        for _ in range(2):
+            _, state = model.step(torch.ones(1, dtype=torch.long, device=model.item_emb.weight.device), state)
+            sizes.append(sum(t.element_size() * t.numel() for t in state.values()))
+    return sizes[0] + (length - 1) * (sizes[1] - sizes[0])
