@@ -83,7 +83,7 @@ def _warm(self):
     ds, num_items = self.dataset, self.model.num_items
     order = np.argsort(-ds.lengths, kind='stable')
     lengths, starts = ds.lengths[order], torch.from_numpy(ds.offsets[order])
-    items = torch.from_numpy(np.asarray(ds.items))
+    items = torch.from_numpy(np.array(ds.items))  # a copy: the dataset is a read-only memory map
     state = self.model.init_state(ds.num_users)
     with torch.no_grad():
         for t in range(int(lengths.max()) if len(lengths) else 0):
