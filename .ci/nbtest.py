@@ -4,7 +4,9 @@
    be clean (`nbdev_clean` changes nothing) and README.md must equal the render of nbs/index.ipynb.
    They run on a copy, so a failing check never touches the working tree; each failure says what to do.
 2. Every notebook under nbs/ runs through nbdev's `test_nb` (cells flagged `slow`/`cuda` skipped unless
-   `--flags` asks for them), two at a time.
+   `--flags` asks for them), two at a time. Without CUDA, TRITON_INTERPRET=1 is set for all of them: the Triton
+   kernels' tests (nbs/01a_triton_scan.ipynb) run in Triton's interpreter, which must be on before a process
+   first imports triton (a notebook run earlier in the same worker may have imported it).
 3. pytest suites, if any (files `nbs/tests/test_*.py`).
 
 Ends with one line `N passed, N failed` and exits non-zero on any failure.
@@ -96,6 +98,8 @@ def main():
     ap.add_argument('--skip-sync', action='store_true', help='skip the export/clean/README sync checks')
     args = ap.parse_args()
     start = time.time()
+    import torch
+    if not torch.cuda.is_available(): os.environ.setdefault('TRITON_INTERPRET', '1')
     results = [] if args.skip_sync else sync_checks()
     results += notebook_tests(args.path, args.flags, args.workers)
     results += pytest_suites(args.flags)

@@ -3,14 +3,17 @@
     python bench/gpu_check.py                  # on a machine with CUDA
     python bench/gpu_check.py --device cpu     # the same checks on the CPU (what `gpu_check.sh --dry-run` runs)
 
-1. The selective scan's implementations for the device ('torch', the chunked parallel scan every device runs, and
-   'cuda', mamba_ssm's kernel, where it is installed) against the sequential float64 reference computed on the CPU:
+1. The selective scan's implementations for the device ('torch', the chunked parallel scan every device runs;
+   'triton', our Triton kernels, where triton is installed (on the CPU: under TRITON_INTERPRET=1); 'cuda',
+   mamba_ssm's kernel, where it is installed) against the sequential float64 reference computed on the CPU:
    output, final state and the gradients of all eight inputs, on shapes that exercise the edges (L not a multiple
    of the chunk, N = 16 and 32, batch 1, steps so large that every decay underflows and so small that decays are
-   within 1e-4 of 1, without the optional inputs, without the softplus) and one long sequence of many chunks.
+   within 1e-4 of 1, without the optional inputs, without the softplus) and one long sequence of many chunks;
+   the Triton kernels also with channel-contiguous inputs (as the Mamba block passes them) and in bfloat16.
 2. Every backbone on the device against the same model on the CPU (our fused numba path there), padding
    invariance, causality and scoring on the device, the two SASRec attention kernels against each other, and a
-   training step with finite gradients for every parameter.
+   training step with finite gradients for every parameter; Mamba also with the Triton scan forced, where the
+   automatic choice is another one.
 
 Prints one line per check and ends with `ALL OK` (exit 0) or `N CHECK(S) FAILED` (exit 1).
 """
@@ -58,11 +61,15 @@ def scan_inputs(batch, dim, L, N, dt_scale=1.0, options=True, softplus=True, see
     return a
 
 
-def check_scan(check, impl, device, case):
-    "Output, final state and every gradient of `impl` in float32 on `device` against the float64 reference on the CPU."
+def channel_major(x):
+    "x with its middle axis contiguous in memory (same values), as recmamba's Mamba block passes (batch, ·, L) tensors."
+    return x.mT.contiguous().mT if x.dim() == 3 else x
+
+def check_scan(check, impl, device, case, dtype=torch.float32, layout=None, tol=1e-4):
+    "Output, final state and every gradient of `impl` on `device` (inputs in `dtype`) against the float64 reference on the CPU."
     softplus = case.get('softplus', True)
     a = scan_inputs(**case)
-    ours = {k: v.float().to(device).requires_grad_() for k, v in a.items()}
+    ours = {k: (layout or (lambda x: x))(v.to(device, dtype)).requires_grad_() for k, v in a.items()}
     ref = {k: v.clone().requires_grad_() for k, v in a.items()}
     out, last = selective_scan(**ours, delta_softplus=softplus, return_last_state=True, impl=impl)
     ref_out, ref_last = selective_scan_ref(**ref, delta_softplus=softplus, return_last_state=True)
@@ -73,25 +80,30 @@ def check_scan(check, impl, device, case):
     ((ref_out * w).sum() + (ref_last * w_last).sum()).backward()
     shape = f"b{case['batch']} d{case['dim']} L{case['L']} N{case['N']}" + ''.join(
         f' {k}={v}' for k, v in case.items() if k not in ('batch', 'dim', 'L', 'N'))
+    shape += (' ' + str(dtype).split('.')[-1] if dtype != torch.float32 else '') + (' channel-major' if layout else '')
     errors = dict(out=rel_err(out, ref_out), last_state=rel_err(last, ref_last),
                   **{f'd{k}': rel_err(ours[k].grad, ref[k].grad) for k in a})
     worst = max(errors, key=errors.get)
-    check(f'scan {impl}', f'{shape}: worst {worst}', errors[worst], 1e-4)
+    check(f'scan {impl}', f'{shape}: worst {worst}', errors[worst], tol)
 
 
-def check_models(check, device, cpu=torch.device('cpu')):
+def check_models(check, device, triton, cpu=torch.device('cpu')):
     """Each backbone on `device` against the CPU, and the model properties on `device` (from the models notebook's tests),
     errors relative to the largest state: a leak through padding or from the future is of the states' own size."""
     num_items, maxlen = 500, 300
     variants = {'sasrec': dict(backbone='sasrec', num_heads=2), 'sasrec-naive': dict(backbone='sasrec', num_heads=2, attn='naive'),
                 'linrec': dict(backbone='linrec', num_heads=2), 'mamba': dict(backbone='mamba'),
                 'mamba-2': dict(backbone='mamba', num_blocks=2)}
+    if triton and resolve_scan_impl(None, device) != 'triton': variants['mamba-triton'] = dict(backbone='mamba', scan='triton')
     torch.manual_seed(0)
     seqs = torch.randint(1, num_items + 1, (4, 200))
     for name, hp in variants.items():
+        hp = dict(hp)
+        scan = hp.pop('scan', None)
         torch.manual_seed(1)
         ref = build_model(num_items=num_items, maxlen=maxlen, hidden_units=64, **hp).eval()
         model = build_model(**ref.config).to(device).eval()
+        if scan: model.scan_impl = scan
         model.load_state_dict(ref.state_dict())
         with torch.no_grad():
             states = model.encode(seqs.to(device))
@@ -122,6 +134,13 @@ def check_models(check, device, cpu=torch.device('cpu')):
         check('sasrec', 'sdpa == naive attention', (sdpa.encode(x) - naive.encode(x)).abs().max().item(), 1e-4)
 
 
+def runs(f):
+    "Whether f() returns without a ValueError (an implementation `resolve_scan_impl` refuses here)."
+    try: f()
+    except ValueError: return False
+    return True
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--device', default='cuda', help='cuda, cuda:N or cpu (default cuda)')
@@ -133,14 +152,18 @@ def main(argv=None):
         return 2
     torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False  # float32 means float32 here
     start = time.time()
-    impls = ['torch'] + (['cuda'] if resolve_scan_impl(None, device) == 'cuda' else [])
+    triton = runs(lambda: resolve_scan_impl('triton', device))
+    impls = ['torch'] + (['triton'] if triton else []) + (['cuda'] if resolve_scan_impl(None, device) == 'cuda' else [])
     where = torch.cuda.get_device_name(device) if device.type == 'cuda' else 'cpu'
     print(f'torch {torch.__version__} on {where}; scan implementations checked: {", ".join(impls)}; '
           f'the model on {device.type} runs scan {resolve_scan_impl(None, device)!r}', flush=True)
     check = Checks()
     for impl in impls:
         for case in SCAN_CASES: check_scan(check, impl, device, case)
-    check_models(check, device)
+    if triton:
+        for case in SCAN_CASES[:2]: check_scan(check, 'triton', device, case, layout=channel_major)
+        check_scan(check, 'triton', device, dict(batch=2, dim=64, L=300, N=32), dtype=torch.bfloat16, tol=2e-2)
+    check_models(check, device, triton)
     print(f'{time.time() - start:.0f} s; ' + ('ALL OK' if not check.failed else f'{check.failed} CHECK(S) FAILED'), flush=True)
     return 1 if check.failed else 0
 

@@ -27,6 +27,7 @@ MODEL_CASES = {
     'linrec': dict(backbone='linrec'),
     'mamba': dict(backbone='mamba'),
     'mamba-numba': dict(backbone='mamba', scan='numba'),
+    'mamba-triton': dict(backbone='mamba', scan='triton'),
     'mamba-torch': dict(backbone='mamba', scan='torch'),
 }
 DEFAULT_LENGTHS = (256, 512, 1024, 2048, 4096, 8192)
@@ -36,12 +37,14 @@ def default_models(device):
     return ['sasrec', 'sasrec-naive', 'linrec', 'mamba'] + (['mamba-torch'] if 'torch' in SCAN_IMPLS else [])
 
 def default_scans(device):
-    """Scan implementations benchmarked unless `--scans` says otherwise: the fused one available on `device` (our numba
-    kernel on CPU, mamba_ssm's where it is installed on CUDA) and both pure-PyTorch scans, chunked and sequential."""
-    fused = 'numba' if torch.device(device).type == 'cpu' else 'cuda'
-    try: resolve_scan_impl(fused, device)
-    except ValueError: fused = None
-    return [impl for impl in (fused, 'torch', 'ref') if impl is not None]
+    """Scan implementations benchmarked unless `--scans` says otherwise: the fused ones available on `device` (our numba
+    kernel on CPU; on CUDA our Triton kernels where triton is installed, mamba_ssm's where it is) and both pure-PyTorch
+    scans, chunked and sequential."""
+    def available(impl):
+        try: return resolve_scan_impl(impl, device) == impl
+        except ValueError: return False
+    fused = ['numba'] if torch.device(device).type == 'cpu' else ['triton', 'cuda']
+    return [impl for impl in fused if available(impl)] + ['torch', 'ref']
 
 # %% ../nbs/05_bench.ipynb #58ae4921
 def _proc_status_mib(field):
@@ -266,7 +269,7 @@ def summary(report):
     return '\n'.join(lines)
 
 def goals(report, mamba='mamba'):
-    "Issue 3's efficiency goals, each with the measured value and whether this run meets it (only where measured)."
+    "Issue 3's and issue 15's efficiency goals, each with the measured value and whether this run meets it (only where measured)."
     models, scans, out = _table(report, 'model'), _table(report, 'scan'), []
     def check(label, value, limit, higher_is_better=False):
         ok = value >= limit if higher_is_better else value <= limit
@@ -287,6 +290,19 @@ def goals(report, mamba='mamba'):
     if (mamba, 512) in models and (mamba, 8192) in models:
         check(f'{mamba} time per token, L=8192 over L=512',
               models[mamba, 8192]['time_ms'] / 8192 / (models[mamba, 512]['time_ms'] / 512), 1.5)
+    if not report['settings']['device'].startswith('cuda'): return out
+    by_scan = {r['scan']: name for (name, _), r in models.items() if 'scan' in r}  # the Mamba case that ran each scan
+    triton, fused = by_scan.get('triton'), by_scan.get('cuda')
+    for L, time_limit in ((2048, 1.0), (8192, 0.5)):
+        if (triton, L) in models and ('sasrec', L) in models:
+            m, o = models[triton, L], models['sasrec', L]
+            check(f'{triton} (Triton scan)/sasrec time at L={L}', m['time_ms'] / o['time_ms'], time_limit)
+            check(f'{triton} (Triton scan)/sasrec peak memory at L={L}', m['peak_mib'] / o['peak_mib'], 1.0)
+        if (triton, L) in models and (fused, L) in models:
+            check(f'{triton} (Triton scan)/{fused} (mamba_ssm scan) time at L={L}',
+                  models[triton, L]['time_ms'] / models[fused, L]['time_ms'], 2.0)
+        if ('triton', L) in scans and ('cuda', L) in scans:
+            check(f'scan triton/cuda time at L={L}', scans['triton', L]['time_ms'] / scans['cuda', L]['time_ms'], 2.0)
     return out
 
 # %% ../nbs/05_bench.ipynb #318e129a
@@ -337,14 +353,14 @@ def bench_arguments(parser):
     parser.add_argument('--lengths', type=int, nargs='+', default=list(DEFAULT_LENGTHS), metavar='L',
                         help='sequence lengths (default %(default)s)')
     parser.add_argument('--backbones', nargs='*', choices=list(MODEL_CASES), metavar='NAME',
-                        help=f'model cases, of {list(MODEL_CASES)} (default: all but mamba-numba, as mamba is it on CPU)')
+                        help=f'model cases, of {list(MODEL_CASES)} (default: all but mamba-numba and mamba-triton, which mamba dispatches to)')
     parser.add_argument('--scans', nargs='*', metavar='IMPL',
                         help=f'selective-scan implementations to time alone, of {list(SCAN_IMPLS)} '
-                             '(default: the fused scan — numba on CPU, cuda where mamba_ssm is installed — and torch and ref; none: --scans with no value)')
+                             '(default: the fused scans — numba on CPU; triton and cuda on CUDA where installed — and torch and ref; none: --scans with no value)')
     parser.add_argument('--scan-layout', default=None, choices=list(SCAN_LAYOUTS),
                         help='memory order of the scan cases\' (batch, channels, L) tensors: ' +
                              '; '.join(f'{k}: {v}' for k, v in SCAN_LAYOUTS.items()) +
-                             ' (default: channels on CPU, where the fused scan is ours; time on CUDA, where it is mamba_ssm\'s)')
+                             ' (default: channels on CPU, the layout our numba kernels take without copies; time on CUDA, mamba_ssm\'s)')
     parser.add_argument('--batch', type=int, default=8)
     parser.add_argument('--hidden', type=int, default=64, help='hidden units H (default 64)')
     parser.add_argument('--num-blocks', type=int, default=1, help='blocks of every backbone (default 1: compares blocks)')

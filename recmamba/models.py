@@ -467,7 +467,7 @@ class RecMamba(SequentialRecommender):
 
     @scan_impl.setter
     def scan_impl(self, impl):
-        "Force a selective-scan implementation ('numba', 'torch', 'ref', 'cuda') for every block; None dispatches."
+        "Force a selective-scan implementation ('numba', 'triton', 'torch', 'ref', 'cuda') for every block; None dispatches."
         for m in self.modules():
             if isinstance(m, Mamba): m.scan_impl = impl
 

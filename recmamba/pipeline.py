@@ -336,7 +336,7 @@ def _process(source, options, out, work, start, log):
         users, rows = per_user['user'], int(per_user['len'].sum())
         ranges = user_ranges(per_user['len'].to_numpy(), part_rows(options.memory_limit))
         spilled = raw
-        parts = (spilled.filter(pl.col('user').is_between(users[a], users[b - 1])).collect(engine='streaming') for a, b in ranges)
+        parts = (spilled.filter(pl.col('user').is_between(pl.lit(users[a]), pl.lit(users[b - 1]))).collect(engine='streaming') for a, b in ranges)
     del raw
     counts = {'rows_read': rows, 'bad_lines_skipped': skipped}
     if not rows: raise DataError('the input has no interactions' + (f' ({skipped:,} bad lines skipped)' if skipped else ''))

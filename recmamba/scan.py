@@ -596,7 +596,15 @@ def selective_scan_numba(u, delta, A, B, C, D=None, z=None, delta_bias=None, del
     return (out, last_state) if return_last_state else out
 
 # %% ../nbs/01_scan.ipynb #5b6c9b26
-SCAN_IMPLS = ('cuda', 'numba', 'torch', 'ref')
+SCAN_IMPLS = ('cuda', 'triton', 'numba', 'torch', 'ref')
+
+def _triton_scan():
+    "The Triton kernels' module `recmamba.triton_scan` (imported on first use: it needs triton), or None without triton."
+    return importlib.import_module('recmamba.triton_scan') if importlib.util.find_spec('triton') else None
+
+def _triton_unavailable(device):
+    "None if the Triton kernels run on `device`, else why not."
+    return 'triton is not installed' if _triton_scan() is None else _triton_scan().unavailable(device)
 
 def resolve_scan_impl(impl=None, device='cpu'):
     "The implementation `selective_scan` runs for `impl` (keyword, else env RECMAMBA_SCAN, else automatic) on `device`."
@@ -606,12 +614,15 @@ def resolve_scan_impl(impl=None, device='cpu'):
     device = torch.device(device)
     if impl == 'auto':
         if device.type == 'cuda' and _mamba_ssm_cuda_scan() is not None: return 'cuda'
+        if device.type == 'cuda' and _triton_unavailable(device) is None: return 'triton'
         return 'numba' if device.type == 'cpu' else 'torch'
     if impl not in SCAN_IMPLS:
         raise ValueError(f'selective_scan: unknown implementation {source}{impl!r}; choose one of auto, {", ".join(SCAN_IMPLS)}')
     if impl == 'cuda' and (device.type != 'cuda' or _mamba_ssm_cuda_scan() is None):
         raise ValueError(f'selective_scan: {source}cuda needs CUDA tensors and mamba_ssm installed '
                          f'(tensors on {device}, mamba_ssm {"found" if _mamba_ssm_cuda_scan() else "not installed"})')
+    if impl == 'triton' and _triton_unavailable(device):
+        raise ValueError(f'selective_scan: {source}triton cannot run here: {_triton_unavailable(device)}')
     if impl == 'numba' and device.type != 'cpu':
         raise ValueError(f'selective_scan: {source}numba runs on CPU tensors (tensors on {device})')
     return impl
@@ -624,4 +635,5 @@ def selective_scan(u, delta, A, B, C, D=None, z=None, delta_bias=None, delta_sof
     if impl == 'cuda':
         check_scan_args(u, delta, A, B, C, D, z, delta_bias)
         return _mamba_ssm_cuda_scan()(*args)
+    if impl == 'triton': return _triton_scan().selective_scan_triton(*args)
     return {'numba': selective_scan_numba, 'torch': selective_scan_chunked, 'ref': selective_scan_ref}[impl](*args)
