@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from .evaluate import atomic_write
+from .core import atomic_write
 from .models import build_model
 from .scan import SCAN_IMPLS, resolve_scan_impl, selective_scan
 

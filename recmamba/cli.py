@@ -8,6 +8,8 @@ __all__ = ['COMMANDS', 'build_parser', 'main']
 # %% ../nbs/09_cli.ipynb #df5a15e0
 import argparse, importlib, sys
 
+from .core import InputError, os_error_message
+
 # %% ../nbs/09_cli.ipynb #605cff50
 COMMANDS = {  # name: (module, one-line help)
     'prepare': ('recmamba.data', 'turn raw interaction logs into a processed dataset under data/'),
@@ -32,8 +34,19 @@ def build_parser(argv):
 
 # %% ../nbs/09_cli.ipynb #c93101ca
 def main(argv=None):
-    "Entry point of the `recmamba` console script and of `python -m recmamba`."
+    "Entry point of the `recmamba` console script and of `python -m recmamba`; whatever a command leaves unhandled of the errors below ends as one line."
     argv = sys.argv[1:] if argv is None else list(argv)
-    args = build_parser(argv).parse_args(argv)
-    module = importlib.import_module(COMMANDS[args.command][0])
-    return getattr(module, f'{args.command}_main')(args) or 0
+    name = f'recmamba {argv[0]}' if argv and argv[0] in COMMANDS else 'recmamba'
+    try:
+        args = build_parser(argv).parse_args(argv)
+        module = importlib.import_module(COMMANDS[args.command][0])
+        return getattr(module, f'{args.command}_main')(args) or 0
+    except KeyboardInterrupt as e:
+        print(f'{name}: interrupted' + (f'; {e}' if str(e) else ''), file=sys.stderr)
+        return 130
+    except InputError as e:
+        print(f'{name}: error: {e}', file=sys.stderr)
+        return 2
+    except OSError as e:
+        print(f'{name}: error: {os_error_message(e)}', file=sys.stderr)
+        return 1
