@@ -5,13 +5,13 @@
 # %% auto #0
 __all__ = ['MAX_NAME_BYTES', 'LOCK_FILE', 'InputError', 'DataError', 'ConfigError', 'os_error_message', 'read_json', 'check_name',
            'holding_interrupts', 'remove_stale', 'atomic_write', 'atomic_dir', 'Busy', 'locked', 'CheckpointError',
-           'load_checkpoint', 'resolve_device', 'Run']
+           'load_checkpoint', 'save_checkpoint', 'resolve_device', 'Run']
 
-# %% ../nbs/00_core.ipynb #cadd3b7d
+# %% ../nbs/00_core.ipynb #939b203b
 import contextlib, errno, fcntl, glob, json, os, re, shutil, signal, sys, threading, time, uuid
 from pathlib import Path
 
-# %% ../nbs/00_core.ipynb #f8c41067
+# %% ../nbs/00_core.ipynb #f918be06
 class InputError(Exception):
     "Bad input (a file, a flag, a setting or a name), with a message naming it: a command reports it as one line and exits 2."
 
@@ -27,7 +27,7 @@ def os_error_message(e):
     paths = [os.fspath(p) for p in (e.filename, e.filename2) if p is not None]
     return f'{what}: {" -> ".join(paths)}' if paths else what
 
-# %% ../nbs/00_core.ipynb #9c78e545
+# %% ../nbs/00_core.ipynb #64e29993
 def read_json(path, what=None, keys=(), error=InputError):
     "The JSON document in `path` (a dict holding `keys`, if any are given); any problem is an `error` naming the file and line."
     path, what = Path(path), what or Path(path).name
@@ -43,7 +43,7 @@ def read_json(path, what=None, keys=(), error=InputError):
         if missing: raise error(f'{path}: the {what} lacks {", ".join(map(repr, missing))}')
     return doc
 
-# %% ../nbs/00_core.ipynb #e6d49d1f
+# %% ../nbs/00_core.ipynb #53009159
 MAX_NAME_BYTES = 100
 
 def check_name(name, what='name', error=InputError):
@@ -56,7 +56,7 @@ def check_name(name, what='name', error=InputError):
                          '(no /, spaces, or a leading . or -)')
     return name
 
-# %% ../nbs/00_core.ipynb #43727d70
+# %% ../nbs/00_core.ipynb #0d80a582
 @contextlib.contextmanager
 def holding_interrupts():
     "Hold Ctrl-C (SIGINT) until the block ends, then deliver it: for calls into compiled code (see above). A no-op off the main thread."
@@ -73,7 +73,7 @@ def holding_interrupts():
             if callable(previous): previous(signal.SIGINT, None)
             elif previous == signal.SIG_DFL: signal.raise_signal(signal.SIGINT)
 
-# %% ../nbs/00_core.ipynb #b077c4e7
+# %% ../nbs/00_core.ipynb #fa4d8877
 _TEMP = re.compile(r'\.(.+)\.(tmp|old)-(\d+)-[0-9a-f]{8}')
 
 def _temp_path(path, kind='tmp'): return path.parent / f'.{path.name}.{kind}-{os.getpid()}-{uuid.uuid4().hex[:8]}'
@@ -108,7 +108,7 @@ def _naming(e, path, tmp):
     if e.filename is None or os.fspath(e.filename) == os.fspath(tmp): return OSError(e.errno, e.strerror or str(e), os.fspath(path))
     return e
 
-# %% ../nbs/00_core.ipynb #8018cec8
+# %% ../nbs/00_core.ipynb #487f61e6
 @contextlib.contextmanager
 def atomic_write(path, mode='wb', perms=None):
     "Write to a temporary file beside `path` that replaces `path` (flushed to disk) only once the block completes; `perms`: its mode."
@@ -128,7 +128,7 @@ def atomic_write(path, mode='wb', perms=None):
         if isinstance(e, OSError): raise _naming(e, path, tmp) from None
         raise
 
-# %% ../nbs/00_core.ipynb #8b136597
+# %% ../nbs/00_core.ipynb #a3c320fd
 def _fsync_tree(path):
     for root, _, files in os.walk(path):
         for name in files:
@@ -160,7 +160,7 @@ def atomic_dir(path, overwrite=False):
     finally:
         if tmp.exists(): shutil.rmtree(tmp, ignore_errors=True)
 
-# %% ../nbs/00_core.ipynb #9e478221
+# %% ../nbs/00_core.ipynb #753cb3e0
 LOCK_FILE = '.lock'
 _held = {}   # lock file -> [descriptor, depth]: the locks this process holds
 
@@ -208,7 +208,7 @@ def locked(directory):
         with contextlib.suppress(OSError): lock.unlink()
         os.close(fd)
 
-# %% ../nbs/00_core.ipynb #d4c04e9e
+# %% ../nbs/00_core.ipynb #d790a338
 class CheckpointError(InputError):
     "A checkpoint that cannot be used: missing, truncated or corrupt, not a recmamba checkpoint, or holding code."
 
@@ -231,7 +231,28 @@ def load_checkpoint(path, device='cpu'):
     if not isinstance(ckpt, dict): raise CheckpointError(f'{path}: not a recmamba checkpoint (it holds a {type(ckpt).__name__}, not a dict)')
     return ckpt
 
-# %% ../nbs/00_core.ipynb #30432b33
+# %% ../nbs/00_core.ipynb #3d26ef98
+class _Writes:
+    "A file's write and flush that keep the OSError a failed write raised."
+    def __init__(self, f): self.f, self.error = f, None
+    def write(self, data):
+        try: return self.f.write(data)
+        except OSError as e:
+            self.error = e
+            raise
+    def flush(self): self.f.flush()
+
+def save_checkpoint(path, payload):
+    "Write `payload` (tensors and plain values) to the checkpoint file `path`, atomically; a failed write is its OSError."
+    import torch
+    with atomic_write(path) as f:
+        out = _Writes(f)
+        try: torch.save(payload, out)
+        except RuntimeError:
+            if out.error is not None: raise out.error from None
+            raise
+
+# %% ../nbs/00_core.ipynb #acbcf1b6
 def resolve_device(device='auto'):
     "`torch.device` for 'auto' (CUDA when available), 'cpu', 'cuda' or 'cuda:N'; a ConfigError when it cannot be used."
     import torch
@@ -244,7 +265,7 @@ def resolve_device(device='auto'):
         raise ConfigError(f'device {device!r}: there are {torch.cuda.device_count()} CUDA devices')
     return dev
 
-# %% ../nbs/00_core.ipynb #2ba23b83
+# %% ../nbs/00_core.ipynb #2a6c705c
 class Run:
     "A run directory written by `recmamba train`: settings, per-epoch metrics and results (`recmamba.evaluate` adds models and evaluation)."
     def __init__(self, path):

@@ -13,7 +13,7 @@ import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
 import torch.distributed as dist
 from tqdm import tqdm
 from .core import (LOCK_FILE, CheckpointError, ConfigError, DataError, InputError, Run, atomic_write, holding_interrupts,
-                           load_checkpoint, locked, os_error_message, remove_stale, resolve_device)
+                           load_checkpoint, locked, os_error_message, remove_stale, resolve_device, save_checkpoint)
 from .data import load, reports_dir
 from .models import BACKBONES, build_model
 from .evaluate import MODES, SPLITS, dataset_hash, evaluate, load_model, metric_values, sample_negatives
@@ -414,9 +414,6 @@ class EpochLog:
 # %% ../nbs/04_train.ipynb #e9377174
 def _one_thread(_): torch.set_num_threads(1)
 
-def _save(path, payload):
-    with atomic_write(path) as f: torch.save(payload, f)
-
 def _all_rng_states(world_size):
     "The RNG states of every process, gathered on every process."
     if world_size == 1: return [rng_state()]
@@ -520,7 +517,7 @@ def _fit(cfg, ds, run_dir, rank, world_size, device, saved=None):
         if main:
             payload = dict(model=model.state_dict(), model_config=model.config, optimizer=optimizer.state_dict(),
                            state=state, rng=rngs, settings=dataclasses.asdict(cfg))
-            for path in paths: _save(path, payload)
+            for path in paths: save_checkpoint(path, payload)
             if last_path in paths: saved['state'] = dict(state)
     try:
         while not _stopping(state, cfg):
