@@ -9,7 +9,7 @@ from dataclasses import dataclass, asdict
 from pathlib import Path
 
 import numpy as np, torch
-from .core import (CheckpointError, ConfigError, InputError, Run, atomic_write, holding_interrupts, load_checkpoint, locked,
+from .core import (Busy, CheckpointError, ConfigError, InputError, Run, atomic_write, holding_interrupts, load_checkpoint, locked,
                            os_error_message, resolve_device)
 from .data import DataError, load
 from .models import build_model
@@ -388,6 +388,7 @@ def _run_evaluate(self, split='test', mode=None, neg_samples=None, seed=None, wh
         not_saved = None if save else 'not asked to'
         if save:
             try: stack.enter_context(locked(self.path))
+            except Busy as e: not_saved = str(e)                   # still training: its best.pt may change
             except OSError as e: not_saved = f'the run cannot be written ({os_error_message(e)})'
         result = evaluate(model, ds, split, mode, neg_samples, seed, exclude_history, **kwargs)
         result.checkpoint, result.saved_to = which, None

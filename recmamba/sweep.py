@@ -12,7 +12,8 @@ __all__ = ['DATASETS', 'EXPERIMENT_FILE', 'RUNTIME_SETTINGS', 'BASELINE_SETTINGS
            'typed_command']
 
 # %% ../nbs/06_sweep.ipynb #afa688a7
-import argparse, contextlib, dataclasses, io, itertools, json, math, os, shutil, statistics, subprocess, sys, tempfile, time
+import argparse, contextlib, dataclasses, functools, io, itertools, json, math, os, shutil, signal, statistics, subprocess, sys, tempfile
+import threading, time
 from pathlib import Path
 
 from .core import InputError, Run, atomic_write, check_name, locked, os_error_message, read_json, resolve_device
@@ -506,15 +507,13 @@ def summarize(directory):
     for rid in state.get('runs', {}):
         entry = state.get('runs', {}).get(rid, {})
         notebook = entry.get('notebook') or (f'runs/{rid}.ipynb' if (directory / 'runs' / f'{rid}.ipynb').exists() else None)
-        row = dict(run=rid, status='pending', error=None, notebook=notebook, run_dir=f'runs/{rid}')
+        p = entry.get('params', {})
+        row = dict(run=rid, status=entry.get('status', 'pending'), error=entry.get('error'), notebook=notebook, run_dir=f'runs/{rid}',
+                   kind=entry.get('kind'), model=p.get('backbone'), dataset=Path(p.get('dataset', '?')).name, maxlen=p.get('maxlen'), seed=p.get('seed'))
         if _finished(directory, rid, entry):
-            try: row |= _readable(directory / 'runs' / rid).row() | dict(status='done')
+            try: row |= _readable(directory / 'runs' / rid).row() | dict(status='done', error=None)
             except (InputError, KeyError, TypeError, ValueError) as e:       # one bad experiment is flagged, the others reported
                 row |= dict(status='unreadable', error=f'{e}' if isinstance(e, InputError) else f'{directory / "runs" / rid / EXPERIMENT_FILE}: {type(e).__name__}: {e}')
-        else:
-            p = entry.get('params', {})
-            row |= dict(kind=entry.get('kind'), model=p.get('backbone'), dataset=Path(p.get('dataset', '?')).name, maxlen=p.get('maxlen'),
-                        seed=p.get('seed'), status=entry.get('status', 'pending'), error=entry.get('error'))
         rows.append(row)
     return rows
 
@@ -550,6 +549,36 @@ def _error_text(e):
     if isinstance(e, PapermillExecutionError): return f'{e.ename}: {e.evalue} (notebook cell {e.exec_count})'
     return f'{type(e).__name__}: {e}'
 
+_kernels = []   # the kernel managers of the notebooks this process runs
+
+@functools.cache
+def _recorded_kernels():
+    "A kernel manager class whose kernels this process can find, to pass an interrupt on to them."
+    from jupyter_client.manager import AsyncKernelManager
+    class RecordedKernelManager(AsyncKernelManager):
+        async def _async_post_start_kernel(self, **kw):
+            await super()._async_post_start_kernel(**kw)
+            _kernels.append(self)
+    return RecordedKernelManager
+
+@contextlib.contextmanager
+def _passing_interrupts_on():
+    """While a notebook runs, Ctrl-C interrupts its kernel instead of the sweep: the run stops as `recmamba train` stops,
+    saying in its notebook what it kept, and the notebook ends; a second Ctrl-C stops the sweep at once. Yields the
+    interrupts received."""
+    received = []
+    def interrupt(signum, frame):
+        if received: raise KeyboardInterrupt
+        received.append(signum)
+        for km in _kernels:
+            with contextlib.suppress(OSError, AttributeError, TypeError): os.killpg(km.provisioner.pgid, signal.SIGINT)
+    if threading.current_thread() is not threading.main_thread(): yield received; return
+    previous = signal.signal(signal.SIGINT, interrupt)
+    try: yield received
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        _kernels.clear()
+
 def _execute(entry, directory, kernel, verbose):
     "Run one planned run: a baseline in this process, a backbone by executing the notebook in a fresh kernel."
     out = Path(directory) / 'runs' / entry['run']
@@ -558,9 +587,17 @@ def _execute(entry, directory, kernel, verbose):
         run_experiment(**params, log=lambda *a: None)
         return
     import papermill as pm
-    pm.execute_notebook(str(notebook_path()), str(Path(directory) / entry['notebook']), parameters=params, kernel_name=kernel,
-                        cwd=str(project_root()), progress_bar=False, log_output=verbose, request_save_on_cell_execute=True,
-                        extra_arguments=['--IPKernelApp.log_level=ERROR'])   # not its warning that local TCP is unencrypted
+    with _passing_interrupts_on() as interrupted:
+        try:
+            pm.execute_notebook(str(notebook_path()), str(Path(directory) / entry['notebook']), parameters=params, kernel_name=kernel,
+                                cwd=str(project_root()), progress_bar=False, log_output=verbose, request_save_on_cell_execute=True,
+                                kernel_manager_class=_recorded_kernels(),
+                                extra_arguments=['--IPKernelApp.log_level=CRITICAL'])   # a run's errors come through its notebook, not the
+                                                                                        # kernel's own log (e.g. that local TCP is unencrypted)
+        except Exception:
+            if interrupted: raise KeyboardInterrupt from None
+            raise
+    if interrupted: raise KeyboardInterrupt
     if not (out / EXPERIMENT_FILE).exists(): raise RuntimeError(f'the notebook finished without writing {out / EXPERIMENT_FILE}')
 
 def _conflicts(directory, plan, datasets):
