@@ -208,7 +208,7 @@ def locked(directory):
         with contextlib.suppress(OSError): lock.unlink()
         os.close(fd)
 
-# %% ../nbs/00_core.ipynb #d790a338
+# %% ../nbs/00_core.ipynb #e1579ce2
 class CheckpointError(InputError):
     "A checkpoint that cannot be used: missing, truncated or corrupt, not a recmamba checkpoint, or holding code."
 
@@ -225,7 +225,9 @@ def load_checkpoint(path, device='cpu'):
         if code: raise CheckpointError(f'{path}: refused: it holds Python code ({code.group(1)}), which loading would run; '
                                        'a checkpoint holds tensors and plain values only') from None
         raise CheckpointError(f'{path}: not a readable checkpoint (corrupt: {_first_line(e)})') from None
-    except OSError as e: raise _naming(e, path, None) from None
+    except OSError as e:
+        if e.filename is not None: raise                 # opening it failed: the machine's error
+        raise CheckpointError(f'{path}: not a readable checkpoint (empty, truncated or corrupt: {_first_line(e)})') from None
     except (RuntimeError, EOFError, ValueError, KeyError, IndexError, zipfile.BadZipFile) as e:
         raise CheckpointError(f'{path}: not a readable checkpoint (empty, truncated or corrupt: {_first_line(e)})') from None
     if not isinstance(ckpt, dict): raise CheckpointError(f'{path}: not a recmamba checkpoint (it holds a {type(ckpt).__name__}, not a dict)')
