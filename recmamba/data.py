@@ -111,9 +111,11 @@ def prepare_target(args):
 def prepare_main(args):
     "Run `recmamba prepare`."
     log = lambda msg: print(msg, file=sys.stderr, flush=True)
-    out = None
+    manifest = lambda: (out / 'manifest.json').read_bytes() if out is not None and (out / 'manifest.json').exists() else None
+    out = before = None
     try:
         out = prepare_target(args)
+        before = manifest()
         options = Options(args.dedupe_consecutive, args.kcore, args.min_len, args.max_len, args.truncate,
                           args.on_bad_lines, args.memory_limit)
         ds = prepare(open_source(args), out, options, overwrite=args.force, temp_dir=args.temp_dir, log=log)
@@ -121,9 +123,11 @@ def prepare_main(args):
         print(f'recmamba prepare: error: {e}', file=sys.stderr)
         return 2
     except (KeyboardInterrupt, OSError) as e:
-        kept = f'; {out} is as it was' if out is not None and (out / 'manifest.json').exists() else ''
+        now = manifest()
+        state = ('nothing was written' + (f'; {out} is as it was' if now else '') if now == before
+                 else f'{out} had been written, whole, when it stopped')          # stopped while checking what it wrote
         what = 'interrupted' if isinstance(e, KeyboardInterrupt) else f'error: {os_error_message(e)}'
-        print(f'recmamba prepare: {what}; nothing was written{kept}', file=sys.stderr)
+        print(f'recmamba prepare: {what}; {state}', file=sys.stderr)
         return 130 if isinstance(e, KeyboardInterrupt) else 1
     skipped = ds.manifest['counts'].get('bad_lines_skipped', 0)
     print(f'{ds.name}: {ds.num_users:,} users, {ds.num_items:,} items, {ds.num_interactions:,} interactions'
