@@ -517,8 +517,9 @@ def _fit(cfg, ds, run_dir, rank, world_size, device, saved=None):
         if main:
             payload = dict(model=model.state_dict(), model_config=model.config, optimizer=optimizer.state_dict(),
                            state=state, rng=rngs, settings=dataclasses.asdict(cfg))
-            for path in paths: save_checkpoint(path, payload)
-            if last_path in paths: saved['state'] = dict(state)
+            with holding_interrupts():                      # a checkpoint on disk and the record of it go together
+                for path in paths: save_checkpoint(path, payload)
+                if last_path in paths: saved['state'] = dict(state)
     try:
         while not _stopping(state, cfg):
             epoch = batches.epoch = state['epoch'] + 1
