@@ -7,8 +7,8 @@ __all__ = ['MAX_NAME_BYTES', 'LOCK_FILE', 'InputError', 'DataError', 'ConfigErro
            'holding_interrupts', 'remove_stale', 'atomic_write', 'atomic_dir', 'Busy', 'locked', 'CheckpointError',
            'load_checkpoint', 'save_checkpoint', 'resolve_device', 'Run']
 
-# %% ../nbs/00_core.ipynb #939b203b
-import contextlib, errno, fcntl, glob, json, os, re, shutil, signal, sys, threading, time, uuid
+# %% ../nbs/00_core.ipynb #6217c71a
+import contextlib, fcntl, glob, json, os, re, shutil, signal, sys, threading, time, uuid
 from pathlib import Path
 
 # %% ../nbs/00_core.ipynb #f918be06

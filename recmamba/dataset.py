@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 import recmamba
-from .core import DataError, InputError, atomic_dir, check_name, read_json
+from .core import DataError, atomic_dir, check_name, read_json
 
 # %% ../nbs/00a_dataset.ipynb #59f6ef84
 def _is_project(d): return (d / 'settings.ini').is_file() and 'lib_name = recmamba' in (d / 'settings.ini').read_text()

@@ -4,7 +4,7 @@
 
 # %% ../nbs/03_evaluate.ipynb #3bf46177
 from __future__ import annotations
-import argparse, contextlib, hashlib, json, math, sys, time, weakref, zlib
+import argparse, contextlib, hashlib, json, sys, time, weakref, zlib
 from dataclasses import dataclass, asdict
 from pathlib import Path
 

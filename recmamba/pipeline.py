@@ -8,7 +8,7 @@ __all__ = ['BYTES_PER_ROW', 'MIN_PART_ROWS', 'Options', 'order_rows', 'sort_rows
            'prepare']
 
 # %% ../nbs/00d_pipeline.ipynb #d022f0c0
-import json, os, shutil, tempfile, time
+import os, shutil, tempfile, time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path

@@ -19,7 +19,7 @@ from pathlib import Path
 from .core import InputError, Run, atomic_write, check_name, locked, os_error_message, read_json, resolve_device
 from .data import DataError, dataset_stats, load, prepare_arguments, prepare_main, project_root, reports_dir, resolve
 from .models import BACKBONES
-from .evaluate import BASELINES, GENERAL_BASELINES, MODES, EvalResult, baseline, dataset_hash, eval_filename, evaluate
+from .evaluate import BASELINES, GENERAL_BASELINES, MODES, EvalResult, baseline, eval_filename, evaluate
 from .train import ConfigError, TrainConfig, check_config, read_yaml, train, typed_settings
 
 # %% ../nbs/06_sweep.ipynb #31d71dbb

@@ -16,7 +16,7 @@ from .core import (LOCK_FILE, CheckpointError, ConfigError, DataError, InputErro
                            load_checkpoint, locked, os_error_message, remove_stale, resolve_device, save_checkpoint)
 from .data import load, reports_dir
 from .models import BACKBONES, build_model
-from .evaluate import MODES, SPLITS, dataset_hash, evaluate, load_model, metric_values, sample_negatives
+from .evaluate import MODES, SPLITS, evaluate, load_model, metric_values, sample_negatives
 
 # %% auto #0
 __all__ = ['WINDOW_SCHEMES', 'MODEL_SETTINGS', 'RESUMABLE', 'ALIASES', 'TrainConfig', 'typed_settings', 'check_config',
