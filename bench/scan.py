@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from recmamba.scan import selective_scan
 
 
-def scan_inputs(batch, dim, L, N, seed=0):
+def block_scan_inputs(batch, dim, L, N, seed=0):
     "Inputs as the Mamba block passes them: (B, L, D) activations transposed, softplus step with bias, D and z."
     g = torch.Generator().manual_seed(seed)
     r = lambda *s: torch.randn(*s, generator=g)
@@ -83,7 +83,7 @@ def main(argv=None):
           f"{'ns/update':>10}")
     for N in args.states:
         for L in args.lengths:
-            inputs = scan_inputs(args.batch, args.dim, L, N)
+            inputs = block_scan_inputs(args.batch, args.dim, L, N)
             steps = {'numba': scan_step('numba', inputs)}
             if L <= args.torch_max_len: steps.update({impl: scan_step(impl, inputs) for impl in args.torch_impls})
             steps['sdpa'] = attention_step(args.batch, L, args.dim // args.expand, args.heads)

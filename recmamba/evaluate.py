@@ -13,7 +13,7 @@ from .core import (Busy, CheckpointError, ConfigError, InputError, Run, atomic_w
                            os_error_message, resolve_device)
 from .data import DataError, load
 from .models import build_model
-from .synthetic import session_probabilities, session_tables
+from .synthetic import SESSION_DEFAULTS, session_probabilities, session_tables
 
 # %% auto #0
 __all__ = ['SPLITS', 'MODES', 'CUTOFFS', 'METRICS', 'BASELINES', 'GENERAL_BASELINES', 'segment_indices', 'split_inputs',
@@ -182,7 +182,7 @@ class Oracle:
                              f"not {source.get('process') or source.get('format') or 'data without a recorded source'}")
         changed = [k for k in ('dedupe_consecutive', 'kcore', 'min_len') if options.get(k)]
         if changed: raise ValueError(f'{ds.name}: prepared with {", ".join(changed)}, which change the generated histories: the oracle does not apply')
-        self.tables = session_tables(source['items'], source['seed'])
+        self.tables = session_tables(source['items'], source['seed'], **{k: source[k] for k in SESSION_DEFAULTS if k in source})
         raw = ds.id_map('item').sort('item')['raw_id'].to_numpy().astype(np.int64)
         self.process_item = np.concatenate([[-1], raw - 1])           # our item id -> the process's 0-based item (padding -> -1)
     def score_all(self, seqs):

@@ -5,9 +5,10 @@
 # %% auto #0
 __all__ = ['REPORT_METRICS', 'MODEL_ORDER', 'COLORS', 'PLOTLY_MIME', 'CHROMIUM_ARGS', 'protocol_label', 'experiment_table',
            'learning_curves', 'validation_curves', 'rank_distribution', 'metric_columns', 'results_table', 'best_marks',
-           'results_html', 'results_text', 'accuracy_figure', 'efficiency_figure', 'datasets_figure', 'write_public',
-           'write_plotly_js', 'render_notebook', 'bench_reports', 'build_report', 'check_pages', 'check_page',
-           'expected_figures', 'report_arguments', 'report_main', 'list_sweeps', 'widest_dataset', 'Explorer']
+           'results_html', 'results_text', 'accuracy_figure', 'efficiency_figure', 'datasets_figure', 'study_checks',
+           'checks_html', 'write_public', 'write_plotly_js', 'render_notebook', 'bench_reports', 'build_report',
+           'check_pages', 'check_page', 'expected_figures', 'report_arguments', 'report_main', 'list_sweeps',
+           'widest_dataset', 'Explorer']
 
 # %% ../nbs/07_report.ipynb #e2aec991
 import argparse, contextlib, html, json, math, shutil, sys, tempfile, time
@@ -226,6 +227,46 @@ def datasets_figure(stats):
                       yaxis_tickformat='.0%', barmode='group', height=420)
     return fig
 
+# %% ../nbs/07_report.ipynb #4a071c71
+def study_checks(frame, metric='NDCG@10'):
+    "Validity checks of a sweep's summary, per dataset: a list of dicts (dataset, check, passed, detail); see above."
+    done, checks = frame[frame['status'] == 'done'], []
+    def check(dataset, name, passed, detail): checks.append(dict(dataset=dataset, check=name, passed=bool(passed), detail=detail))
+    for dataset, d in done.groupby('dataset', sort=False):
+        models = d[d['kind'] == 'model']
+        if models.empty: continue
+        stray = models[models['stopped'] != 'patience']
+        check(dataset, 'converged', stray.empty, f'{len(models) - len(stray)} of {len(models)} trained runs stopped by patience'
+              + ('' if stray.empty else ': not ' + ', '.join(f"{r.model} L={r.maxlen} seed {r.seed} ({r.stopped})" for r in stray.itertuples())))
+        modes = [mode for mode, m in metric_columns(d) if m == metric]
+        longest, shortest = d['maxlen'].max(), d['maxlen'].min()
+        at = lambda L: d[d['maxlen'] == L].groupby('model')
+        means = at(longest)[f'{modes[0]} {metric}'].mean()
+        best = means[means.index.isin(models['model'])].idxmax()
+        for rival in ('repeat', 'pop'):
+            if rival not in means: continue
+            wins = {mode: at(longest)[f'{mode} {metric}'].mean() for mode in modes}
+            check(dataset, f'beats {rival}', all(w[best] > w[rival] for w in wins.values()),
+                  f'{best} at maxlen {longest:,}: ' + ', '.join(f'{mode} {w[best]:.4f} vs {w[rival]:.4f}' for mode, w in wins.items()))
+        if 'oracle' in means:
+            ceilings = {mode: at(longest)[f'{mode} {metric}'].mean() for mode in modes}
+            check(dataset, 'below the oracle', all(c[best] < c['oracle'] for c in ceilings.values()),
+                  f'{best} at maxlen {longest:,}: ' + ', '.join(f'{mode} {c[best]:.4f} vs {c["oracle"]:.4f}' for mode, c in ceilings.items()))
+        if longest > shortest:
+            runs = lambda L: d[(d['maxlen'] == L) & (d['model'] == best)][f'{modes[0]} {metric}']
+            gain, spread = runs(longest).mean() - runs(shortest).mean(), max(np.ptp(runs(longest)), np.ptp(runs(shortest)))
+            check(dataset, 'longer helps', len(runs(longest)) > 1 and gain > spread,
+                  f'{best}: {modes[0]} {metric} {runs(shortest).mean():.4f} at {shortest:,} -> {runs(longest).mean():.4f} at {longest:,} '
+                  f'(gain {gain:+.4f}, spread between {len(runs(longest))} seeds {spread:.4f})')
+    return checks
+
+def checks_html(checks):
+    "The checks as a table, passed ones marked ✓, failed ones ✗."
+    if not checks: return '<p class="note">No trained runs to check.</p>'
+    rows = ''.join(f'<tr class="{"pass" if c["passed"] else "fail"}"><td>{"✓" if c["passed"] else "✗"}</td><td>{html.escape(c["dataset"])}</td>'
+                   f'<td>{html.escape(c["check"])}</td><td>{html.escape(c["detail"])}</td></tr>' for c in checks)
+    return f'<table class="checks"><thead><tr><th></th><th>dataset</th><th>check</th><th>detail</th></tr></thead><tbody>{rows}</tbody></table>'
+
 # %% ../nbs/07_report.ipynb #4a6f2b8b
 PLOTLY_MIME = 'application/vnd.plotly.v1+json'
 _RUN_TEMPLATE = """{%- extends 'index.html.j2' -%}
@@ -274,6 +315,7 @@ table{border-collapse:collapse;font-size:12.5px;font-variant-numeric:tabular-num
 th{background:#f1f4f8} td.model,td.left{text-align:left} tr.baseline td{color:#666;font-style:italic} td.best{background:#e6f4ea}
 th.mode{text-align:center} .scroll{overflow-x:auto} .note{color:#555;font-size:13px} .failed{color:#b00020} .pending{color:#8a6d00}
 td.error{text-align:left;max-width:520px;white-space:pre-wrap;font-family:monospace;font-size:11.5px}
+table.checks td{text-align:left;white-space:normal} tr.pass td:first-child{color:#137333;font-weight:bold} tr.fail td:first-child{color:#b00020;font-weight:bold}
 """
 
 def _figure_html(fig, fid):
@@ -282,7 +324,7 @@ def _figure_html(fig, fid):
 def _slug(text): return ''.join(c if c.isalnum() or c in '-_' else '-' for c in str(text))
 
 def _runs_html(frame, directory):
-    cols = ('run', 'status', 'model', 'dataset', 'maxlen', 'seed', 'epochs', 'best_epoch', 'train_s_per_epoch', 'peak_memory_mb', 'wall_seconds')
+    cols = ('run', 'status', 'model', 'dataset', 'maxlen', 'seed', 'epochs', 'best_epoch', 'stopped', 'train_s_per_epoch', 'peak_memory_mb', 'wall_seconds')
     rows = []
     frame = frame.assign(_rank=[_rank(m) for m in frame['model'].fillna('')]).sort_values(['dataset', 'maxlen', 'seed', '_rank'], kind='stable')
     for _, r in frame.iterrows():
@@ -334,6 +376,7 @@ def build_report(name_or_dir):
     done = frame[frame['status'] == 'done']
     datasets = list(dict.fromkeys(done['dataset'])) if not done.empty else []
     stats = [read_json(p, 'dataset statistics', error=SweepError) for p in sorted((directory / 'datasets').glob('*.json'))]
+    sections.append(('checks', 'Is the study valid?', checks_html(study_checks(frame))))
     sections.append(('results', 'Results', '<p class="note">Test metrics of the best validation checkpoint (leave-one-out: the last item of '
                      'each user), mean ± standard deviation over seeds. Bold: the best of its column within a dataset and length. '
                      'Baselines in grey; <em>repeat</em> scores items by their recency-weighted count in the same window the '

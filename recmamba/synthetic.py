@@ -18,11 +18,11 @@ SessionTables = namedtuple('SessionTables', 'topic_of popularity by_topic starts
 SessionTables.__doc__ = """The global part of a `sessions` process, all the `oracle` needs: each item's topic (0-based ids), its popularity
 within its topic, the items grouped by topic (`by_topic[starts[k]:starts[k + 1]]`), and the process's scalars."""
 
-SESSION_DEFAULTS = dict(topics=100, topics_per_user=20, favourites=8, p_favourite=0.5, session_len=10.0, pop_alpha=0.3)
+SESSION_DEFAULTS = dict(topic_size=100, topics_per_user=12, favourites=8, p_favourite=0.45, session_len=8.0, pop_alpha=0.3)
 
-def session_tables(items, seed=0, topics=100, topics_per_user=20, favourites=8, p_favourite=0.5, session_len=10.0, pop_alpha=0.3):
+def session_tables(items, seed=0, topic_size=100, topics_per_user=12, favourites=8, p_favourite=0.45, session_len=8.0, pop_alpha=0.3):
     "The `SessionTables` of a `sessions` process (drawn from `seed` alone, so the oracle can rebuild them); small catalogues shrink the defaults."
-    topics = max(1, min(topics, items // 4))
+    topics = max(1, items // topic_size)
     if items < 1 or session_len < 1 or not 0 <= p_favourite < 1: raise ValueError('need items >= 1, session_len >= 1 and 0 <= p_favourite < 1')
     rng = np.random.default_rng([seed, 0])
     topic_of = rng.permutation(np.arange(items) % topics)

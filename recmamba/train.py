@@ -42,6 +42,8 @@ class TrainConfig:
     num_blocks: int = _setting(None, "number of blocks (default: the backbone's; 2 sasrec/linrec, 1 mamba)", int)
     num_heads: int = _setting(None, 'attention heads (sasrec, linrec; default 1)', int)
     dropout_rate: float = _setting(0.2, 'dropout')
+    layer: str = _setting(None, "mamba blocks: bare (Rec-Mamba's, the default for one block) or residual (pre-norm residual layers with a "
+                          'feed-forward, the default for more)', str, ('bare', 'residual'))
     d_state: int = _setting(None, 'Mamba state size N (default 32)', int)
     d_conv: int = _setting(None, 'Mamba convolution width (default 4)', int)
     expand: int = _setting(None, 'Mamba expansion factor (default 2)', int)
@@ -82,7 +84,7 @@ class TrainConfig:
     state_dict_path: str = _setting(None, 'start from the weights of this checkpoint (.pt)', str)
     inference_only: bool = _setting(False, 'only evaluate --state_dict_path on validation and test')
 
-MODEL_SETTINGS = ('hidden_units', 'num_blocks', 'num_heads', 'dropout_rate', 'd_state', 'd_conv', 'expand', 'attn', 'use_pos_emb', 'init')
+MODEL_SETTINGS = ('hidden_units', 'num_blocks', 'num_heads', 'dropout_rate', 'layer', 'd_state', 'd_conv', 'expand', 'attn', 'use_pos_emb', 'init')
 # Settings a resumed run may change; any other change would break the promise that a resumed run equals an uninterrupted one.
 # num_epochs only under a constant schedule, device and precision only where the precision stays (see `resume_settings`, `resume_checks`).
 RESUMABLE = ('num_epochs', 'patience', 'device', 'precision', 'num_workers', 'checkpoint_every', 'progress', 'wandb', 'tensorboard',
@@ -368,9 +370,9 @@ def environment(device, world_size):
                 world_size=world_size)
 
 def peak_memory_mb(device):
-    "Peak memory: allocated CUDA memory since the last reset, or on CPU the process's peak resident set (never reset)."
-    if device.type == 'cuda': return torch.cuda.max_memory_allocated(device) / 2 ** 20
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    "Peak memory in MB (10^6 bytes): allocated CUDA memory since the last reset, or on CPU the process's peak resident set (never reset)."
+    if device.type == 'cuda': return torch.cuda.max_memory_allocated(device) / 1e6
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e6  # ru_maxrss is in KiB on Linux
 
 # %% ../nbs/04_train.ipynb #77629dad
 class EpochLog:
