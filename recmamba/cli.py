@@ -8,7 +8,7 @@ __all__ = ['COMMANDS', 'build_parser', 'main', 'console']
 # %% ../nbs/09_cli.ipynb #df5a15e0
 import argparse, importlib, signal, sys
 
-from .core import InputError, os_error_message
+from .core import InputError, os_error_message, take_back_interrupts
 
 # %% ../nbs/09_cli.ipynb #605cff50
 COMMANDS = {  # name: (module, one-line help)
@@ -37,12 +37,15 @@ def main(argv=None):
     "Entry point of the `recmamba` console script and of `python -m recmamba`; whatever a command leaves unhandled of the errors below ends as one line."
     argv = sys.argv[1:] if argv is None else list(argv)
     name = f'recmamba {argv[0]}' if argv and argv[0] in COMMANDS else 'recmamba'
+    command = None
     try:
         args = build_parser(argv).parse_args(argv)
-        module = importlib.import_module(COMMANDS[args.command][0])
-        return getattr(module, f'{args.command}_main')(args) or 0
+        command = getattr(importlib.import_module(COMMANDS[args.command][0]), f'{args.command}_main')
+        take_back_interrupts()
+        return command(args) or 0
     except KeyboardInterrupt as e:
-        print(f'{name}: interrupted' + (f'; {e}' if str(e) else ''), file=sys.stderr)
+        state = f'; {e}' if str(e) else '' if command else ' while starting; nothing was written'
+        print(f'{name}: interrupted{state}', file=sys.stderr)
         return 130
     except InputError as e:
         print(f'{name}: error: {e}', file=sys.stderr)

@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['MAX_NAME_BYTES', 'LOCK_FILE', 'InputError', 'DataError', 'ConfigError', 'os_error_message', 'read_json', 'check_name',
-           'holding_interrupts', 'remove_stale', 'atomic_write', 'atomic_dir', 'Busy', 'locked', 'CheckpointError',
-           'load_checkpoint', 'save_checkpoint', 'resolve_device', 'Run']
+           'holding_interrupts', 'take_back_interrupts', 'remove_stale', 'atomic_write', 'atomic_dir', 'Busy', 'locked',
+           'CheckpointError', 'load_checkpoint', 'check_settings', 'save_checkpoint', 'resolve_device', 'Run']
 
 # %% ../nbs/00_core.ipynb #6217c71a
 import contextlib, fcntl, glob, json, os, re, shutil, signal, sys, threading, time, uuid
@@ -72,6 +72,13 @@ def holding_interrupts():
         if held:
             if callable(previous): previous(signal.SIGINT, None)
             elif previous == signal.SIG_DFL: signal.raise_signal(signal.SIGINT)
+
+# %% ../nbs/00_core.ipynb #428a5b01
+def take_back_interrupts():
+    "Make Python's handler the only SIGINT handler again (polars, imported here if it is not yet, registers its own in front)."
+    import polars  # noqa: F401
+    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGINT) is not None:
+        signal.signal(signal.SIGINT, signal.getsignal(signal.SIGINT))
 
 # %% ../nbs/00_core.ipynb #fa4d8877
 _TEMP = re.compile(r'\.(.+)\.(tmp|old)-(\d+)-[0-9a-f]{8}')
@@ -232,6 +239,14 @@ def load_checkpoint(path, device='cpu'):
         raise CheckpointError(f'{path}: not a readable checkpoint (empty, truncated or corrupt: {_first_line(e)})') from None
     if not isinstance(ckpt, dict): raise CheckpointError(f'{path}: not a recmamba checkpoint (it holds a {type(ckpt).__name__}, not a dict)')
     return ckpt
+
+# %% ../nbs/00_core.ipynb #99924fa7
+def check_settings(path, trained, asked):
+    "Refuse the checkpoint `path` when a setting it was `trained` with differs from the one config.json `asked` for (a key `asked` lacks is not compared)."
+    differ = {k: v for k, v in trained.items() if k in asked and asked[k] != v}
+    if differ:
+        raise ConfigError(f'{path} was trained with ' + ', '.join(f'{k} = {v!r}' for k, v in differ.items()) + ', but config.json says '
+                          + ', '.join(f'{k} = {asked[k]!r}' for k in differ) + f": the run's config.json was edited, or {Path(path).name} is another run's")
 
 # %% ../nbs/00_core.ipynb #3d26ef98
 class _Writes:

@@ -200,10 +200,11 @@ def stats_arguments(parser):
     "Arguments of `recmamba stats`."
     parser.add_argument('dataset', help='processed dataset: a name under data_dir() or a directory')
     parser.add_argument('--json', action='store_true', help='print one JSON object instead of a table')
+    parser.add_argument('--verify', action='store_true', help="also recompute the content hash of every file and compare it with the manifest's")
 
 def stats_main(args):
     "Run `recmamba stats`."
-    try: stats = dataset_stats(load(args.dataset))
+    try: stats = dataset_stats(load(args.dataset, verify=args.verify))
     except DataError as e:
         print(f'recmamba stats: error: {e}', file=sys.stderr)
         return 2

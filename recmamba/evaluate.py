@@ -9,10 +9,10 @@ from dataclasses import dataclass, asdict
 from pathlib import Path
 
 import numpy as np, torch
-from .core import (Busy, CheckpointError, ConfigError, InputError, Run, atomic_write, holding_interrupts, load_checkpoint, locked,
-                           os_error_message, resolve_device)
+from .core import (Busy, CheckpointError, ConfigError, InputError, Run, atomic_write, check_settings, holding_interrupts,
+                           load_checkpoint, locked, os_error_message, resolve_device)
 from .data import DataError, load
-from .models import build_model
+from .models import BACKBONES, build_model
 from .synthetic import SESSION_DEFAULTS, session_probabilities, session_tables
 
 # %% auto #0
@@ -383,6 +383,7 @@ def _run_evaluate(self, split='test', mode=None, neg_samples=None, seed=None, wh
     seed = cfg['eval_seed'] if seed is None else seed
     exclude_history = cfg.get('exclude_history', False) if exclude_history is None else exclude_history
     ds, model = load(dataset or cfg['dataset']), self.model(which, resolve_device(device))
+    check_settings(self.path / f'{which}.pt', model.config, {k: BACKBONES.aliases.get(v, v) if k == 'backbone' else v for k, v in cfg.items() if v is not None})
     _check_data(self, ds, model, allow_other_dataset)
     with contextlib.ExitStack() as stack:
         not_saved = None if save else 'not asked to'

@@ -13,7 +13,7 @@ import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
 import torch.distributed as dist
 from tqdm import tqdm
 from .core import (LOCK_FILE, CheckpointError, ConfigError, DataError, InputError, Run, atomic_write, holding_interrupts,
-                           load_checkpoint, locked, os_error_message, remove_stale, resolve_device, save_checkpoint)
+                           check_settings, load_checkpoint, locked, os_error_message, remove_stale, resolve_device, save_checkpoint)
 from .data import load, reports_dir
 from .models import BACKBONES, build_model
 from .evaluate import MODES, SPLITS, evaluate, load_model, metric_values, sample_negatives
@@ -463,10 +463,7 @@ def _resume_from(ckpt, path, cfg, model, optimizer, world_size):
     "Load a last.pt into `model` and `optimizer` after checking that it belongs to this run's settings (config.json edited, file replaced)."
     missing = [k for k in ('model', 'optimizer', 'state', 'rng', 'settings') if k not in ckpt]
     if missing: raise CheckpointError(f'{path}: not a training checkpoint (it holds no {", ".join(missing)})')
-    differ = {k: v for k, v in ckpt['settings'].items() if k not in _NOT_COMPARED and hasattr(cfg, k) and getattr(cfg, k) != v}
-    if differ:
-        raise ConfigError(f'{path} was trained with ' + ', '.join(f'{k} = {v!r}' for k, v in differ.items()) + ', but config.json says '
-                          + ', '.join(f'{k} = {getattr(cfg, k)!r}' for k in differ) + ": the run's config.json was edited, or last.pt is another run's")
+    check_settings(path, {k: v for k, v in ckpt['settings'].items() if k not in _NOT_COMPARED}, dataclasses.asdict(cfg))
     if len(ckpt['rng']) != world_size: raise ConfigError(f'{path} was written by {len(ckpt["rng"])} processes; resume it with as many, not {world_size}')
     try: model.load_state_dict(ckpt['model']); optimizer.load_state_dict(ckpt['optimizer'])
     except (RuntimeError, ValueError, KeyError) as e:
