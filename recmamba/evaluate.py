@@ -282,7 +282,8 @@ def evaluate(scorer, ds, split='valid', mode='sampled', neg_samples=1000, seed=0
     if isinstance(scorer, str): scorer = baseline(scorer, ds, seed=seed)
     start = time.perf_counter()
     users, lengths, targets = split_inputs(ds, split)
-    if not len(users): raise ValueError(f'{ds.name}: no user has a held-out item (every history is shorter than 3 items)')
+    if not len(users):
+        raise ValueError(f'{ds.name}: no user has a held-out item ({"it has no users" if not ds.num_users else "every history is shorter than 3 items"})')
     if mode != 'full' and not neg_samples < ds.num_items:
         raise ConfigError(f'{neg_samples:,} negatives per user are not fewer than the {ds.num_items:,} items of {ds.name}: the candidates would '
                           'repeat items and the metrics be degenerate; use fewer negatives, or mode full')

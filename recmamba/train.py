@@ -620,7 +620,9 @@ def available_memory(device):
 def check_data(cfg, ds, device):
     "Refuse what training `cfg` on `ds` cannot do: nothing to validate on or learn from, degenerate candidates, too little memory."
     where = ds.path or ds.name
-    if not len(ds.eval_users): raise DataError(f'{where}: no user has a held-out item (every history is shorter than 3 items): nothing to validate or test on')
+    if not len(ds.eval_users):
+        why = 'it has no users' if not ds.num_users else 'every history is shorter than 3 items'
+        raise DataError(f'{where}: no user has a held-out item ({why}): nothing to validate or test on')
     if not (ds.train_lengths >= 2).any(): raise DataError(f'{where}: no user has two training items to learn from')
     if cfg.eval_mode != 'full' and cfg.neg_samples >= ds.num_items:
         raise ConfigError(f'neg_samples = {cfg.neg_samples:,} is not below the {ds.num_items:,} items of {ds.name}: the candidates would repeat '
@@ -734,6 +736,7 @@ def _train(values, origin, resume=False, allow_other_dataset=False):
                 try:
                     run_dir = _run_dir(cfg, ds)
                     created = not run_dir.exists()
+                    if not created and not run_dir.is_dir(): raise ConfigError(f'train_dir {run_dir} is a file, not a folder for a run')
                     hold.enter_context(locked(run_dir))
                     _claim(run_dir, resume)
                     if resume: resume_checks(Run(run_dir).info, cfg, ds, device, allow_other_dataset)
