@@ -296,7 +296,9 @@ class Run:
     @property
     def config(self):
         "The run's settings (a dict of `TrainConfig` fields)."
-        return self.info['settings']
+        settings = self.info['settings']
+        if not isinstance(settings, dict): raise InputError(f'{self.path / "config.json"}: settings must be a JSON object, not {type(settings).__name__}')
+        return settings
 
     @property
     def metrics(self):

@@ -193,6 +193,7 @@ Dataset.save = _save
 # %% ../nbs/00a_dataset.ipynb #4310a7e9
 def resolve(name_or_path):
     "The directory of a processed dataset: an existing path as given, else `data_dir()/name` (a checked name, see `check_name`)."
+    if not isinstance(name_or_path, (str, os.PathLike)): raise DataError(f'a dataset is a name or a path, not {name_or_path!r}')
     p = Path(name_or_path)
     if (p / 'manifest.json').exists() or p.is_absolute() or len(p.parts) > 1: return p
     return data_dir() / check_name(str(name_or_path), 'dataset name', DataError)

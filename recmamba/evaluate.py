@@ -379,10 +379,11 @@ def _run_evaluate(self, split='test', mode=None, neg_samples=None, seed=None, wh
                   exclude_history=None, allow_other_dataset=False, **kwargs):
     "Evaluate this run's model (settings default to the run's); per-user ranks go to eval/ (see above): `result.saved_to`, or `result.not_saved`."
     cfg = self.config
-    mode = mode or cfg['eval_mode']
-    neg_samples = None if mode == 'full' else neg_samples or cfg['neg_samples']
-    seed = cfg['eval_seed'] if seed is None else seed
+    mode = mode or cfg.get('eval_mode') or 'sampled'
+    neg_samples = None if mode == 'full' else neg_samples or cfg.get('neg_samples') or 1000
+    seed = cfg.get('eval_seed') or 0 if seed is None else seed
     exclude_history = cfg.get('exclude_history', False) if exclude_history is None else exclude_history
+    if not (dataset or cfg.get('dataset')): raise InputError(f'{self.path / "config.json"} names no dataset: pass --dataset')
     ds, model = load(dataset or cfg['dataset']), self.model(which, resolve_device(device))
     check_settings(self.path / f'{which}.pt', model.config, {k: BACKBONES.aliases.get(v, v) if k == 'backbone' else v for k, v in cfg.items() if v is not None})
     _check_data(self, ds, model, allow_other_dataset)
