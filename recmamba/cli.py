@@ -20,6 +20,7 @@ COMMANDS = {  # name: (module, one-line help)
     'eval': ('recmamba.evaluate', 'evaluate a trained run or a baseline'),
     'sweep': ('recmamba.sweep', 'run nbs/run.ipynb over a grid of datasets, backbones, lengths and seeds'),
     'report': ('recmamba.report', 'build reports/<sweep>/index.html from a sweep'),
+    'recommend': ('recmamba.serve', "top-k items for a user of a run's dataset or for a history, from streaming states"),
 }
 
 # %% ../nbs/09_cli.ipynb #e9a3ac24

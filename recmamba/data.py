@@ -17,6 +17,7 @@ import numpy as np
 from .core import atomic_write, check_name, os_error_message
 from .dataset import DataError, Dataset, data_dir, load, project_root, reports_dir, resolve
 from .formats import FORMATS, GRANULARITIES, SYNTHETIC_DEFAULTS
+from .synthetic import SESSION_DEFAULTS
 from .pipeline import Options, prepare
 
 _all_ = ['DataError', 'Dataset', 'Options', 'data_dir', 'load', 'prepare', 'project_root', 'reports_dir', 'resolve']
@@ -43,7 +44,7 @@ def _at_least(low):
 
 # %% ../nbs/00e_data.ipynb #2146a6a2
 FORMAT_OPTIONS = {'kuairand': ('interactions',), 'lfm1b': ('granularity',), 'atomic': ('user_field', 'item_field', 'time_field'),
-                  'synthetic': ('process', 'users', 'items', 'mean_len', 'seed')}
+                  'synthetic': ('process', 'users', 'items', 'mean_len', 'seed', *SESSION_DEFAULTS)}
 
 def prepare_arguments(parser):
     "Arguments of `recmamba prepare`."
@@ -79,6 +80,8 @@ def prepare_arguments(parser):
     syn.add_argument('--items', type=_at_least(1), help=f"number of items (default {SYNTHETIC_DEFAULTS['items']})")
     syn.add_argument('--mean-len', type=_at_least(3), help=f"mean history length (default {SYNTHETIC_DEFAULTS['mean_len']})")
     syn.add_argument('--seed', type=int, help=f"random seed (default {SYNTHETIC_DEFAULTS['seed']})")
+    for name, default in SESSION_DEFAULTS.items():                                  # the sessions process's shape
+        syn.add_argument(f"--{name.replace('_', '-')}", type=type(default), help=f'sessions process: {name} (default {default}; see recmamba.synthetic)')
 
 def open_source(args):
     "The Source for parsed `recmamba prepare` arguments; options of other formats are refused."

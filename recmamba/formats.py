@@ -485,14 +485,16 @@ def ml100k_source(inputs=()):
 # %% ../nbs/00c_formats.ipynb #bfab4ae4
 SYNTHETIC_DEFAULTS = dict(process='sessions', users=1000, items=5000, mean_len=500, max_len=10_000, seed=0)
 
-def synthetic_source(process='sessions', users=1000, items=5000, mean_len=500, max_len=10_000, seed=0):
-    "Seeded synthetic lifelong histories of `process` ('sessions' or 'drift', see `recmamba.synthetic`) as a source of (user, item, time) rows."
+def synthetic_source(process='sessions', users=1000, items=5000, mean_len=500, max_len=10_000, seed=0, **shape):
+    "Seeded synthetic lifelong histories of `process` ('sessions' or 'drift', see `recmamba.synthetic`) as a source of (user, item, time) rows; `shape`: the sessions process's `SESSION_DEFAULTS` to change."
+    unknown = set(shape) - set(SESSION_DEFAULTS) if process == 'sessions' else set(shape)
+    if unknown: raise DataError(f'synthetic {process}: unknown process settings {sorted(unknown)}' + (f' (it takes {sorted(SESSION_DEFAULTS)})' if process == 'sessions' else ''))
     if mean_len > max_len: raise DataError(f'--mean-len {mean_len} must not exceed --max-len {max_len}')
-    try: item_ids, offsets, times = synthetic_histories(process, users=users, items=items, mean_len=mean_len, max_len=max_len, seed=seed)
+    try: item_ids, offsets, times = synthetic_histories(process, users=users, items=items, mean_len=mean_len, max_len=max_len, seed=seed, **shape)
     except ValueError as e: raise DataError(f'synthetic: {e}') from None
     user = np.repeat(np.arange(users, dtype=np.int64), np.diff(offsets))
     opts = dict(process=process, users=users, items=items, mean_len=mean_len, max_len=max_len, seed=seed)
-    if process == 'sessions': opts |= SESSION_DEFAULTS                     # what the oracle needs to rebuild the process
+    if process == 'sessions': opts |= SESSION_DEFAULTS | shape             # what the oracle needs to rebuild the process
     return Source('synthetic', [], 's', opts, pl.DataFrame({'user': user, 'item': item_ids, 'time': times}))
 
 # %% ../nbs/00c_formats.ipynb #6281b454
