@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from .evaluate import atomic_write
+from .core import atomic_write
 from .models import build_model, state_bytes
 from .scan import SCAN_IMPLS, resolve_scan_impl, selective_scan
 

@@ -4,21 +4,23 @@
 
 # %% ../nbs/03_evaluate.ipynb #3bf46177
 from __future__ import annotations
-import argparse, contextlib, hashlib, json, math, os, sys, tempfile, time, weakref, zlib
+import argparse, contextlib, hashlib, json, sys, time, weakref, zlib
 from dataclasses import dataclass, asdict
 from pathlib import Path
 
 import numpy as np, torch
+from .core import (Busy, CheckpointError, ConfigError, InputError, Run, atomic_write, check_settings, holding_interrupts,
+                           load_checkpoint, locked, os_error_message, resolve_device)
 from .data import DataError, load
-from .models import build_model
+from .models import BACKBONES, build_model
 from .synthetic import SESSION_DEFAULTS, session_probabilities, session_tables
 
 # %% auto #0
 __all__ = ['SPLITS', 'MODES', 'CUTOFFS', 'METRICS', 'BASELINES', 'GENERAL_BASELINES', 'segment_indices', 'split_inputs',
-           'sample_negatives', 'dataset_fingerprint', 'candidates', 'candidates_digest', 'metric_values',
-           'metrics_from_ranks', 'Popularity', 'Repeat', 'Random', 'Oracle', 'baseline', 'resolve_device',
-           'scorer_maxlen', 'atomic_write', 'EvalResult', 'evaluate', 'compare', 'load_checkpoint', 'load_model',
-           'eval_filename', 'Run', 'eval_arguments', 'eval_main']
+           'sample_negatives', 'dataset_hash', 'dataset_fingerprint', 'candidates', 'candidates_digest',
+           'metric_values', 'metrics_from_ranks', 'Popularity', 'Repeat', 'Random', 'Oracle', 'baseline',
+           'scorer_maxlen', 'EvalResult', 'evaluate', 'compare', 'load_model', 'eval_filename', 'eval_arguments',
+           'eval_main']
 
 # %% ../nbs/03_evaluate.ipynb #81b03460
 def segment_indices(starts, lengths):
@@ -82,13 +84,18 @@ _cache: dict = {}
 
 _fingerprints = weakref.WeakKeyDictionary()
 
-def dataset_fingerprint(ds):
-    "A digest of a dataset's interactions (computed once per Dataset object): equal fingerprints, equal candidate sets."
+def dataset_hash(ds):
+    "What identifies a dataset's content: its manifest's content hash, or for a dataset held in memory a digest of its arrays (once per object)."
+    if ds.manifest.get('content_hash'): return ds.manifest['content_hash']
     if ds not in _fingerprints:
         h = hashlib.blake2b(str(ds.num_items).encode(), digest_size=16)
         for a in (ds.offsets, ds.items): h.update(np.ascontiguousarray(a).view(np.uint8))
-        _fingerprints[ds] = h.hexdigest()
+        _fingerprints[ds] = f'blake2b:{h.hexdigest()}'
     return _fingerprints[ds]
+
+def dataset_fingerprint(ds):
+    "The dataset's content and item count: equal fingerprints, equal candidate sets."
+    return f'{dataset_hash(ds)}/{ds.num_items}'
 
 def candidates(ds, split='test', mode='sampled', neg_samples=1000, seed=0, exclude_history=False):
     "(users, 1 + neg_samples) item ids, the target first, for `split_inputs(ds, split)`'s users (negatives outside their input with `exclude_history`); read-only."
@@ -193,15 +200,6 @@ def baseline(name, ds, **kwargs):
     return BASELINES[name](ds, **kwargs)
 
 # %% ../nbs/03_evaluate.ipynb #11bb761e
-def resolve_device(device='auto'):
-    "`torch.device` for 'auto' (CUDA when available), 'cpu', 'cuda' or 'cuda:N'; a clear error when CUDA is missing."
-    if device in (None, 'auto'): return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
-    try: dev = torch.device(device)
-    except RuntimeError: raise ValueError(f"unknown device {device!r}: use auto, cpu, cuda or cuda:N") from None
-    if dev.type not in ('cpu', 'cuda'): raise ValueError(f"unknown device {device!r}: use auto, cpu, cuda or cuda:N")
-    if dev.type == 'cuda' and not torch.cuda.is_available(): raise ValueError(f'device {device!r}: CUDA is not available (torch {torch.__version__})')
-    return dev
-
 def _scorer_device(scorer):
     try: return next(scorer.parameters()).device
     except (AttributeError, StopIteration): return torch.device('cpu')
@@ -210,27 +208,6 @@ def scorer_maxlen(scorer):
     "The window width a scorer reads: its `maxlen` attribute or `config['maxlen']`; None means the whole history."
     if hasattr(scorer, 'maxlen'): return scorer.maxlen
     return (getattr(scorer, 'config', None) or {}).get('maxlen')
-
-# %% ../nbs/03_evaluate.ipynb #8c458836
-def _umask():
-    umask = os.umask(0); os.umask(umask)
-    return umask
-
-@contextlib.contextmanager
-def atomic_write(path, mode='wb', perms=None):
-    "Write to a temporary file beside `path` that replaces `path` only once the block completes, with permissions `perms`."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
-    try:
-        with os.fdopen(fd, mode) as f:
-            yield f
-            f.flush(); os.fsync(f.fileno())
-        # mkstemp makes the file private; by default a result is as readable as any file written here
-        os.chmod(tmp, 0o666 & ~_umask() if perms is None else perms)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError): os.unlink(tmp)
-        raise
 
 # %% ../nbs/03_evaluate.ipynb #e9f7dbd1
 @dataclass
@@ -247,11 +224,18 @@ class EvalResult:
     exclude_history: bool
     candidates: str         # digest of the candidate sets: equal digests = identical candidates
     seconds: float
+    dataset_hash: str | None = None   # the content hash of the dataset evaluated on
+    checkpoint: str | None = None     # the run's checkpoint that was evaluated ('best', 'last'), None for a baseline
 
     def per_user(self, metric): return metric_values(self.ranks, metric)
     def summary(self):
         "Metrics and settings as one JSON-able dict (what `recmamba eval --json` prints)."
         return self.metrics | {k: v for k, v in asdict(self).items() if k not in ('metrics', 'users', 'ranks')}
+
+    @property
+    def filename(self):
+        "The name its per-user ranks are saved under in a run's eval/: every setting that changes them (see `eval_filename`)."
+        return eval_filename(self.split, self.mode, self.neg_samples, self.seed, self.exclude_history, self.checkpoint, self.dataset_hash)
 
     def save(self, path):
         "Write users, ranks and the summary to an .npz file, atomically."
@@ -298,7 +282,11 @@ def evaluate(scorer, ds, split='valid', mode='sampled', neg_samples=1000, seed=0
     if isinstance(scorer, str): scorer = baseline(scorer, ds, seed=seed)
     start = time.perf_counter()
     users, lengths, targets = split_inputs(ds, split)
-    if not len(users): raise ValueError(f'{ds.name}: no user has a held-out item (every sequence is shorter than 3)')
+    if not len(users):
+        raise ValueError(f'{ds.name}: no user has a held-out item ({"it has no users" if not ds.num_users else "every history is shorter than 3 items"})')
+    if mode != 'full' and not neg_samples < ds.num_items:
+        raise ConfigError(f'{neg_samples:,} negatives per user are not fewer than the {ds.num_items:,} items of {ds.name}: the candidates would '
+                          'repeat items and the metrics be degenerate; use fewer negatives, or mode full')
     cands = candidates(ds, split, mode, neg_samples, seed, exclude_history) if mode != 'full' else None
     width = scorer_maxlen(scorer) if maxlen == 'auto' else maxlen
     device, was_training = _scorer_device(scorer), getattr(scorer, 'training', False)
@@ -312,25 +300,26 @@ def evaluate(scorer, ds, split='valid', mode='sampled', neg_samples=1000, seed=0
     try:
         with torch.inference_mode():
             for s in bar:
-                batch = order[s:s + batch_size]
-                seqs = torch.from_numpy(ds.window(users[batch], lengths[batch], min(width or np.inf, int(lengths[batch].max())))).to(device)
-                if cands is not None:
-                    scores = _as_scores(scorer.score(seqs, torch.from_numpy(cands[batch].astype(np.int64)).to(device)), scorer, users[batch])
-                    rank = (scores[:, 1:] >= scores[:, :1]).sum(1)
-                else:
-                    history = None
-                    if exclude_history:
-                        rows = np.repeat(np.arange(len(seqs)), lengths[batch])
-                        cols = ds.items[segment_indices(ds.offsets[users[batch]], lengths[batch])].astype(np.int64)
-                        history = (torch.from_numpy(rows).to(device), torch.from_numpy(cols).to(device))
-                    scores = _as_scores(_score_all(scorer, seqs, ds.num_items), scorer, users[batch])
-                    rank = _full_ranks(scores, torch.from_numpy(targets[batch]).to(device), history)
-                ranks[batch] = rank.cpu().numpy()
+                with holding_interrupts():      # compiled scorers (numba) cannot be interrupted safely: between batches
+                    batch = order[s:s + batch_size]
+                    seqs = torch.from_numpy(ds.window(users[batch], lengths[batch], min(width or np.inf, int(lengths[batch].max())))).to(device)
+                    if cands is not None:
+                        scores = _as_scores(scorer.score(seqs, torch.from_numpy(cands[batch].astype(np.int64)).to(device)), scorer, users[batch])
+                        rank = (scores[:, 1:] >= scores[:, :1]).sum(1)
+                    else:
+                        history = None
+                        if exclude_history:
+                            rows = np.repeat(np.arange(len(seqs)), lengths[batch])
+                            cols = ds.items[segment_indices(ds.offsets[users[batch]], lengths[batch])].astype(np.int64)
+                            history = (torch.from_numpy(rows).to(device), torch.from_numpy(cols).to(device))
+                        scores = _as_scores(_score_all(scorer, seqs, ds.num_items), scorer, users[batch])
+                        rank = _full_ranks(scores, torch.from_numpy(targets[batch]).to(device), history)
+                    ranks[batch] = rank.cpu().numpy()
     finally:
         if was_training: scorer.train()
     return EvalResult(metrics_from_ranks(ranks), users, ranks, ds.name, split, mode,
                       None if mode == 'full' else int(neg_samples), int(seed), bool(exclude_history),
-                      candidates_digest(ds, split, mode, neg_samples, seed, exclude_history), time.perf_counter() - start)
+                      candidates_digest(ds, split, mode, neg_samples, seed, exclude_history), time.perf_counter() - start, dataset_hash(ds))
 
 # %% ../nbs/03_evaluate.ipynb #44da89e1
 def compare(a, b, metric='NDCG@10', n_resamples=10_000, confidence=0.95, seed=0):
@@ -350,75 +339,69 @@ def compare(a, b, metric='NDCG@10', n_resamples=10_000, confidence=0.95, seed=0)
             'diff': float(diff.mean()), 'ci_low': float(low), 'ci_high': float(high), 'p_value': float((extreme + 1) / (n_resamples + 1))}
 
 # %% ../nbs/03_evaluate.ipynb #0209eb8f
-def load_checkpoint(path, device='cpu'):
-    "A checkpoint file, loaded with `weights_only=True` (tensors and plain Python values only)."
-    path = Path(path)
-    if not path.is_file(): raise FileNotFoundError(f'no checkpoint at {path}')
-    return torch.load(path, map_location=device, weights_only=True)
-
 def load_model(path, which='best', device='cpu'):
     "The model saved in a run directory's `<which>.pt` ('best' or 'last'), or in a checkpoint file, in eval mode."
     path = Path(path)
-    ckpt = load_checkpoint(path / f'{which}.pt' if path.is_dir() else path, device)
-    model = build_model(**ckpt['model_config'])
-    model.load_state_dict(ckpt['model'])
+    file = path / f'{which}.pt' if path.is_dir() else path
+    ckpt = load_checkpoint(file, device)
+    missing = [k for k in ('model', 'model_config') if k not in ckpt]
+    if missing: raise CheckpointError(f'{file}: not a model checkpoint (it holds no {" or ".join(missing)})')
+    try:
+        model = build_model(**ckpt['model_config'])
+        model.load_state_dict(ckpt['model'])
+    except (TypeError, ValueError, RuntimeError, KeyError, AttributeError) as e:
+        raise CheckpointError(f'{file}: its weights do not fit its model_config ({str(e).strip().splitlines()[0][:200]})') from None
     return model.to(device).eval()
 
-def eval_filename(split, mode, neg_samples=None, seed=0, exclude_history=False):
-    "Where a run keeps the per-user ranks of one evaluation, under `<run>/eval/`."
-    history = '-exclude-history' if exclude_history else ''
-    return f'{split}-full{history}.npz' if mode == 'full' else f'{split}-{mode}{neg_samples}-seed{seed}{history}.npz'
+def eval_filename(split, mode, neg_samples=None, seed=0, exclude_history=False, checkpoint=None, dataset_hash=None):
+    "Where a run keeps the per-user ranks of one evaluation, under `<run>/eval/`: a name made of every setting that changes them."
+    parts = [split, 'full'] if mode == 'full' else [split, f'{mode}{neg_samples}', f'seed{seed}']
+    if exclude_history: parts.append('exclude-history')
+    if checkpoint: parts.append(checkpoint)
+    if dataset_hash: parts.append(dataset_hash.partition(':')[2][:12] or dataset_hash[:12])
+    return '-'.join(parts) + '.npz'
 
 # %% ../nbs/03_evaluate.ipynb #327786ca
-class Run:
-    "A run directory written by `recmamba train`: settings, per-epoch metrics, results, models and evaluation."
-    def __init__(self, path):
-        self.path = Path(path)
-        if not (self.path / 'config.json').is_file(): raise FileNotFoundError(f'{self.path} is not a run directory (no config.json)')
-    def __fspath__(self): return str(self.path)
-    def __repr__(self): return f'Run({str(self.path)!r})'
+def _run_model(self, which='best', device='cpu'):
+    "The model of this run's `which`.pt ('best' or 'last'), in eval mode."
+    return load_model(self.path, which, device)
 
-    @property
-    def info(self): return json.loads((self.path / 'config.json').read_text())
-    @property
-    def config(self):
-        "The run's settings (a dict of `TrainConfig` fields)."
-        return self.info['settings']
+def _check_data(run, ds, model, allow_other_dataset):
+    "Refuse to evaluate `run`'s model on data it did not train on (unless allowed), or on items it does not have."
+    trained = (run.info.get('dataset') or {}).get('content_hash')
+    if trained and dataset_hash(ds) != trained and not allow_other_dataset:
+        raise DataError(f'{ds.path} holds other data than this run trained on (content {dataset_hash(ds)[:19]}…, the run\'s {trained[:19]}…): '
+                        'pass --allow-other-dataset (allow_other_dataset=True) to evaluate on it deliberately')
+    if model.num_items != ds.num_items:
+        raise DataError(f'{run.path} ranks {model.num_items:,} items, but {ds.path} has {ds.num_items:,}: its item ids mean other items')
 
-    @property
-    def metrics(self):
-        "One dict per epoch from metrics.jsonl (a line torn by a crash is skipped)."
-        path, rows = self.path / 'metrics.jsonl', []
-        if path.exists():
-            for line in path.read_text().splitlines():
-                with contextlib.suppress(json.JSONDecodeError): rows.append(json.loads(line))
-        return rows
+def _run_evaluate(self, split='test', mode=None, neg_samples=None, seed=None, which='best', device='cpu', dataset=None, save=True,
+                  exclude_history=None, allow_other_dataset=False, **kwargs):
+    "Evaluate this run's model (settings default to the run's); per-user ranks go to eval/ (see above): `result.saved_to`, or `result.not_saved`."
+    cfg = self.config
+    mode = mode or cfg.get('eval_mode') or 'sampled'
+    neg_samples = None if mode == 'full' else neg_samples or cfg.get('neg_samples') or 1000
+    seed = cfg.get('eval_seed') or 0 if seed is None else seed
+    exclude_history = cfg.get('exclude_history', False) if exclude_history is None else exclude_history
+    if not (dataset or cfg.get('dataset')): raise InputError(f'{self.path / "config.json"} names no dataset: pass --dataset')
+    ds, model = load(dataset or cfg['dataset']), self.model(which, resolve_device(device))
+    check_settings(self.path / f'{which}.pt', model.config, {k: BACKBONES.aliases.get(v, v) if k == 'backbone' else v for k, v in cfg.items() if v is not None})
+    _check_data(self, ds, model, allow_other_dataset)
+    with contextlib.ExitStack() as stack:
+        not_saved = None if save else 'not asked to'
+        if save:
+            try: stack.enter_context(locked(self.path))
+            except Busy as e: not_saved = str(e)                   # still training: its best.pt may change
+            except OSError as e: not_saved = f'the run cannot be written ({os_error_message(e)})'
+        result = evaluate(model, ds, split, mode, neg_samples, seed, exclude_history, **kwargs)
+        result.checkpoint, result.saved_to = which, None
+        if not not_saved:
+            try: result.saved_to = result.save(self.path / 'eval' / result.filename)
+            except OSError as e: not_saved = os_error_message(e)
+    result.not_saved = not_saved
+    return result
 
-    def metrics_frame(self):
-        "metrics.jsonl as a pandas DataFrame indexed by epoch."
-        import pandas as pd
-        return pd.DataFrame(self.metrics).set_index('epoch')
-
-    @property
-    def results(self):
-        "results.json (best epoch, validation and test metrics of best.pt), or None while training is unfinished."
-        path = self.path / 'results.json'
-        return json.loads(path.read_text()) if path.exists() else None
-
-    def model(self, which='best', device='cpu'): return load_model(self.path, which, device)
-
-    def evaluate(self, split='test', mode=None, neg_samples=None, seed=None, which='best', device='cpu', dataset=None, save=True,
-                 exclude_history=None, **kwargs):
-        "Evaluate this run's model (evaluation settings default to the run's); per-user ranks are saved under eval/."
-        cfg = self.config
-        mode = mode or cfg['eval_mode']
-        neg_samples = neg_samples or cfg['neg_samples']
-        seed = cfg['eval_seed'] if seed is None else seed
-        exclude_history = cfg.get('exclude_history', False) if exclude_history is None else exclude_history
-        result = evaluate(self.model(which, resolve_device(device)), load(dataset or cfg['dataset']), split, mode, neg_samples, seed,
-                          exclude_history, **kwargs)
-        if save: result.save(self.path / 'eval' / eval_filename(split, mode, neg_samples, seed, result.exclude_history))
-        return result
+Run.model, Run.evaluate = _run_model, _run_evaluate
 
 # %% ../nbs/03_evaluate.ipynb #8905c99d
 def _bool_flag(text):
@@ -432,6 +415,8 @@ def eval_arguments(parser):
     source.add_argument('--run', help='run directory written by `recmamba train`')
     source.add_argument('--baseline', choices=list(BASELINES), help='evaluate a baseline instead of a run')
     parser.add_argument('--dataset', help="processed dataset (name under data/ or directory); default for --run: the run's")
+    parser.add_argument('--allow-other-dataset', '--allow_other_dataset', action='store_true',
+                        help='--run: evaluate on other data than the run trained on (another dataset, or its own prepared again)')
     parser.add_argument('--checkpoint', choices=('best', 'last'), default='best', help='which checkpoint of --run')
     parser.add_argument('--split', choices=SPLITS, default='test')
     parser.add_argument('--mode', choices=MODES, help="candidates (default: the run's eval_mode, else sampled)")
@@ -445,32 +430,45 @@ def eval_arguments(parser):
     parser.add_argument('--save', help='write per-user ranks to this .npz (default for --run: RUN/eval/…)')
     parser.add_argument('--json', action='store_true', help='print one JSON object')
 
-def eval_main(args):
-    "Run `recmamba eval`; returns the exit code."
-    fail = lambda message: sys.exit(f'recmamba eval: error: {message}')
-    if args.baseline and not args.dataset: fail('--baseline needs --dataset')
-    if args.mode == 'full' and args.neg_samples is not None: fail('--neg_samples has no meaning with --mode full')
-    if args.maxlen is not None and args.run: fail('--maxlen applies to --baseline: a run reads its own maxlen')
-    if args.maxlen is not None and args.maxlen < 1: fail(f'--maxlen must be at least 1, got {args.maxlen}')
-    if args.neg_samples is not None and args.neg_samples < 1: fail(f'--neg_samples must be at least 1, got {args.neg_samples}')
-    if args.batch_size < 1: fail(f'--batch_size must be at least 1, got {args.batch_size}')
-    try:
-        device = resolve_device(args.device)
-        if args.run:
-            run = Run(args.run)
-            mode = args.mode or run.config['eval_mode']
-            result = run.evaluate(args.split, mode, args.neg_samples, args.seed, args.checkpoint, device, args.dataset,
-                                  save=not args.save, exclude_history=args.exclude_history, batch_size=args.batch_size)
-        else:
-            ds = load(args.dataset)
-            result = evaluate(baseline(args.baseline, ds, seed=args.seed or 0), ds, args.split, args.mode or 'sampled', args.neg_samples or 1000,
-                              args.seed or 0, bool(args.exclude_history), args.batch_size, maxlen=args.maxlen or 200)
-    except (DataError, FileNotFoundError, ValueError, FloatingPointError) as e: fail(e)
-    if args.save: result.save(args.save)
+def _print_result(args, result):
     if args.json: print(json.dumps(result.summary()))
     else:
         what = args.run or f'baseline {args.baseline} (maxlen {args.maxlen or 200})'
         print(f'{what} on {result.dataset} {result.split} ({result.mode}{"" if result.neg_samples is None else f", {result.neg_samples} negatives"}, '
               f'history {"excluded" if result.exclude_history else "included"}, {result.metrics["users"]} users, {result.seconds:.1f} s)')
         for m in METRICS: print('  ' + '  '.join(f'{m}@{k} {result.metrics[f"{m}@{k}"]:.4f}' for k in CUTOFFS))
+
+def eval_main(args):
+    "Run `recmamba eval`; returns the exit code (2: a usage or input error, 1: the machine's, 130: interrupted)."
+    def fail(message, code=2):
+        print(f'recmamba eval: error: {message}', file=sys.stderr)
+        return code
+    if args.baseline and not args.dataset: return fail('--baseline needs --dataset')
+    if args.mode == 'full' and args.neg_samples is not None: return fail('--neg_samples has no meaning with --mode full')
+    if args.maxlen is not None and args.run: return fail('--maxlen applies to --baseline: a run reads its own maxlen')
+    if args.allow_other_dataset and not args.run: return fail('--allow-other-dataset applies to --run')
+    for flag, value, low in (('--maxlen', args.maxlen, 1), ('--neg_samples', args.neg_samples, 1), ('--batch_size', args.batch_size, 1), ('--seed', args.seed, 0)):
+        if value is not None and value < low: return fail(f'{flag} must be at least {low}, got {value}')
+    try:
+        device = resolve_device(args.device)
+        if args.run:
+            run = Run(args.run)
+            result = run.evaluate(args.split, args.mode, args.neg_samples, args.seed, args.checkpoint, device, args.dataset,
+                                  save=not args.save, exclude_history=args.exclude_history, allow_other_dataset=args.allow_other_dataset,
+                                  batch_size=args.batch_size)
+        else:
+            ds = load(args.dataset)
+            result = evaluate(baseline(args.baseline, ds, seed=args.seed or 0), ds, args.split, args.mode or 'sampled', args.neg_samples or 1000,
+                              args.seed or 0, bool(args.exclude_history), args.batch_size, maxlen=args.maxlen or 200)
+    except (InputError, ValueError, FloatingPointError) as e: return fail(e)
+    except OSError as e: return fail(f'{os_error_message(e)}; nothing was saved', 1)
+    except KeyboardInterrupt:
+        print('recmamba eval: interrupted; nothing was saved', file=sys.stderr)
+        return 130
+    _print_result(args, result)
+    if args.run and not args.save and result.not_saved:
+        print(f'recmamba eval: warning: the per-user ranks were not saved: {result.not_saved}; the metrics above are complete', file=sys.stderr)
+    if args.save:
+        try: result.save(args.save)
+        except OSError as e: return fail(f'{os_error_message(e)}; the metrics above were not saved', 1)
     return 0

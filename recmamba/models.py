@@ -82,9 +82,9 @@ class SequentialRecommender(nn.Module):
             for p in params: nn.init.xavier_normal_(p)
             self.item_emb.weight[0].zero_()
 
-    def encode(self, seqs):
-        "States (B, L, H) of left-padded item sequences `seqs` (B, L ≤ maxlen)."
-        check_sequences(seqs, self.num_items, self.maxlen)
+    def encode(self, seqs, check=True):
+        "States (B, L, H) of left-padded item sequences `seqs` (B, L ≤ maxlen); `check=False` skips the input checks (they wait for a GPU)."
+        if check: check_sequences(seqs, self.num_items, self.maxlen)
         length = seqs.shape[1]
         src = rotation(seqs)
         ids = seqs.gather(1, src)
@@ -92,7 +92,7 @@ class SequentialRecommender(nn.Module):
         x = self.item_emb(ids) * math.sqrt(self.hidden_units)
         if self.pos_emb is not None: x = x + self.pos_emb(src + (self.maxlen - length))
         states = self.mix(self.emb_dropout(x) * real, real)
-        if bool(real.all()): return states
+        if not seqs.is_cuda and bool(real.all()): return states      # no padding: nothing to undo (on CUDA the test would wait)
         back = (torch.arange(length, device=seqs.device) - src[:, :1]) % length  # undoes the rotation
         return states.gather(1, back.unsqueeze(-1).expand_as(states))
 

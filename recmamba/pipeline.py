@@ -8,7 +8,7 @@ __all__ = ['BYTES_PER_ROW', 'MIN_PART_ROWS', 'Options', 'order_rows', 'sort_rows
            'prepare']
 
 # %% ../nbs/00d_pipeline.ipynb #d022f0c0
-import json, os, shutil, tempfile, time
+import os, shutil, tempfile, time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -17,7 +17,8 @@ import numba
 import numpy as np
 import polars as pl
 
-from .dataset import DataError, atomic_dir, load, write_id_map, write_manifest
+from .core import atomic_dir, holding_interrupts, read_json
+from .dataset import DataError, load, write_id_map, write_manifest
 from .formats import BLOCK_BYTES, Source, read_text
 
 # %% ../nbs/00d_pipeline.ipynb #d9dfd3ec
@@ -118,7 +119,7 @@ def _user_codes(user, users=None):
     if user.dtype.is_integer():
         base, top = user.min(), user.max()
         if top - base < len(user) + (1 << 16):                     # a table of counts costs <= ~8 bytes a row
-            return _less(user.to_numpy(), base), pl.int_range(base, top + 1, eager=True, dtype=user.dtype)
+            with holding_interrupts(): return _less(user.to_numpy(), base), pl.int_range(base, top + 1, eager=True, dtype=user.dtype)
     if users is None or users.dtype != user.dtype: users = user.unique().sort()
     return user.replace_strict(users, pl.int_range(len(users), eager=True), return_dtype=pl.Int32).to_numpy(), users
 
@@ -136,9 +137,9 @@ def sort_rows(df, users=None):
     t = t.to_numpy()
     moved = item.dtype.is_numeric() and time is None    # the sort moves the items themselves, else row numbers
     values, item = (item.to_numpy(), None) if moved else (np.arange(len(code)), item)
-    ts, starts, out = order_rows(code, t, values, len(ids), numba.get_num_threads())
+    with holding_interrupts(): ts, starts, out = order_rows(code, t, values, len(ids), numba.get_num_threads())
     del code, t, values
-    user = pl.Series('user', _runs_of(ids.to_numpy(), starts)) if ids.dtype.is_numeric() else \
+    with holding_interrupts(): user = pl.Series('user', _runs_of(ids.to_numpy(), starts)) if ids.dtype.is_numeric() else \
            ids.gather(_runs_of(np.arange(len(ids)), starts)).alias('user')
     cols = [user, pl.Series('item', out) if moved else item.rechunk().gather(out)]
     if ts.size: cols.append(pl.Series('time', ts).cast(time_dtype) if time is None else time.rechunk().gather(out))
@@ -246,7 +247,8 @@ def distinct_items(parts):
         lo, hi, n = scan.select(pl.col('item').min().alias('lo'), pl.col('item').max().alias('hi'), pl.len()).collect(engine='streaming').row(0)
         if n and _table_fits(lo, hi, n):
             seen = np.zeros(hi - lo + 1, np.bool_)
-            for items in parts.column('item'): _mark(seen, items.to_numpy(), lo)
+            for items in parts.column('item'):
+                with holding_interrupts(): _mark(seen, items.to_numpy(), lo)
             return pl.Series('item', np.flatnonzero(seen) + lo, dtype=scan.collect_schema()['item'])
     return scan.select(pl.col('item').unique()).collect(engine='streaming')['item'].sort()
 
@@ -304,7 +306,7 @@ def prepare(source, out, options=None, overwrite=False, temp_dir=None, log=None)
     described, recorded = source.describe(), options.recorded()
     old = out / 'manifest.json'
     if old.exists() and not overwrite:
-        m = json.loads(old.read_text())
+        m = read_json(old, 'manifest', error=DataError)
         if m.get('source') == described and m.get('options') == recorded:
             _log(log, start, f'{out} is up to date (same inputs and options); --force rebuilds it')
             return load(out)
@@ -369,7 +371,7 @@ def _process(source, options, out, work, start, log):
     with ThreadPoolExecutor(1) as pool:                      # the item id map is written meanwhile
         item_map = pool.submit(write_id_map, out, 'item', item_ids)
         for df in final:
-            items_out.append(encode(df['item']))
+            with holding_interrupts(): items_out.append(encode(df['item']))
             if times_out: times_out.append(df['time'].to_numpy())
             starts, runs = _runs(df)
             user_ids.append(df['user'].gather(starts))

@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .evaluate import BASELINES, CUTOFFS, METRICS, atomic_write
+from .core import InputError, atomic_write, os_error_message, read_json
+from .evaluate import BASELINES, CUTOFFS, METRICS
 from .sweep import EXPERIMENT_FILE, Experiment, SweepError, read_state, summarize, sweep_dir, typed_command, write_summary
 
 # %% ../nbs/07_report.ipynb #adf0949b
@@ -354,13 +355,14 @@ def _stats_html(stats):
 # %% ../nbs/07_report.ipynb #44ad14f2
 def bench_reports(directory):
     "The `recmamba bench` JSON reports stored with a sweep, by file stem."
-    return {p.stem: json.loads(p.read_text()) for p in sorted((Path(directory) / 'bench').glob('*.json'))}
+    return {p.stem: read_json(p, 'benchmark report', error=SweepError) for p in sorted((Path(directory) / 'bench').glob('*.json'))}
 
 def build_report(name_or_dir):
     "Write reports/<sweep>/index.html (and plotly.min.js, rendered run notebooks); returns (path, figure ids, summary frame)."
     from recmamba.bench import figure as bench_figure, summary as bench_summary
     directory = Path(name_or_dir) if len(Path(name_or_dir).parts) > 1 else sweep_dir(name_or_dir)
     if not directory.is_dir(): raise SweepError(f'no sweep at {directory}: run `recmamba sweep --name {directory.name} …` first')
+    if not (directory / 'sweep.json').is_file(): raise SweepError(f'{directory} is not a sweep (no sweep.json): nothing was written')
     frame, state = write_summary(directory), read_state(directory)
     if frame.empty: raise SweepError(f'{directory} holds no runs')
     write_plotly_js(directory)
@@ -373,7 +375,7 @@ def build_report(name_or_dir):
         return _figure_html(fig, fid)
     done = frame[frame['status'] == 'done']
     datasets = list(dict.fromkeys(done['dataset'])) if not done.empty else []
-    stats = [json.loads(p.read_text()) for p in sorted((directory / 'datasets').glob('*.json'))]
+    stats = [read_json(p, 'dataset statistics', error=SweepError) for p in sorted((directory / 'datasets').glob('*.json'))]
     sections.append(('checks', 'Is the study valid?', checks_html(study_checks(frame))))
     sections.append(('results', 'Results', '<p class="note">Test metrics of the best validation checkpoint (leave-one-out: the last item of '
                      'each user), mean ± standard deviation over seeds. Bold: the best of its column within a dataset and length. '
@@ -485,9 +487,15 @@ def report_arguments(parser):
 def report_main(args):
     "Run `recmamba report`; returns the exit code."
     try: path, figures, frame = build_report(args.name)
-    except SweepError as e:
+    except (SweepError, InputError) as e:
         print(f'recmamba report: error: {e}', file=sys.stderr)
         return 2
+    except OSError as e:
+        print(f"recmamba report: error: {os_error_message(e)}; the report's files are each written whole or not at all", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("recmamba report: interrupted; the report's files are each written whole or not at all", file=sys.stderr)
+        return 130
     if not args.quiet:
         print(results_text(results_table(frame), frame))
         failed = frame[frame['status'] != 'done']

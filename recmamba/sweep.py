@@ -6,17 +6,20 @@
 __all__ = ['DATASETS', 'EXPERIMENT_FILE', 'RUNTIME_SETTINGS', 'BASELINE_SETTINGS', 'SPEC_KEYS', 'GRID_KEYS', 'GRID_PARAMS',
            'PRESETS', 'recipe_differences', 'ensure_dataset', 'temporary_workspace', 'model_name', 'from_root',
            'dataset_arg', 'eval_modes', 'train_settings', 'check_settings', 'experiment_settings', 'Experiment',
-           'run_experiment', 'SweepError', 'read_spec', 'notebook_path', 'notebook_parameters', 'run_id', 'plan_sweep',
-           'notebook_kernel', 'sweep_dir', 'read_state', 'summarize', 'write_summary', 'save_dataset_stats',
-           'run_bench', 'sweep', 'sweep_arguments', 'spec_from_args', 'sweep_main', 'typed_command']
+           'run_experiment', 'SweepError', 'read_spec', 'notebook_path', 'notebook_parameters', 'run_id',
+           'check_shapes', 'plan_sweep', 'notebook_kernel', 'sweep_dir', 'read_state', 'summarize', 'write_summary',
+           'save_dataset_stats', 'run_bench', 'sweep', 'sweep_arguments', 'spec_from_args', 'sweep_main',
+           'typed_command']
 
 # %% ../nbs/06_sweep.ipynb #afa688a7
-import argparse, contextlib, dataclasses, io, itertools, json, math, os, shutil, statistics, subprocess, sys, tempfile, time
+import argparse, contextlib, dataclasses, functools, io, itertools, json, math, os, shutil, signal, statistics, subprocess, sys, tempfile
+import threading, time
 from pathlib import Path
 
+from .core import InputError, Run, atomic_write, check_name, locked, os_error_message, read_json, resolve_device
 from .data import DataError, dataset_stats, load, prepare_arguments, prepare_main, project_root, reports_dir, resolve
 from .models import BACKBONES
-from .evaluate import BASELINES, GENERAL_BASELINES, MODES, EvalResult, Run, atomic_write, baseline, eval_filename, evaluate, resolve_device
+from .evaluate import BASELINES, GENERAL_BASELINES, MODES, EvalResult, baseline, eval_filename, evaluate
 from .train import ConfigError, TrainConfig, check_config, read_yaml, train, typed_settings
 
 # %% ../nbs/06_sweep.ipynb #31d71dbb
@@ -142,8 +145,8 @@ class Experiment:
     "A finished experiment directory: `experiment.json`, per-user ranks under eval/, and the training `Run` of a backbone."
     def __init__(self, path):
         self.path = Path(path)
-        if not (self.path / EXPERIMENT_FILE).is_file(): raise FileNotFoundError(f'{self.path} holds no finished experiment (no {EXPERIMENT_FILE})')
-        self.info = json.loads((self.path / EXPERIMENT_FILE).read_text())
+        if not (self.path / EXPERIMENT_FILE).is_file(): raise InputError(f'{self.path} holds no finished experiment (no {EXPERIMENT_FILE})')
+        self.info = read_json(self.path / EXPERIMENT_FILE, 'experiment', keys=('kind', 'model', 'dataset', 'test'))
     def __repr__(self): return f'Experiment({str(self.path)!r})'
 
     @property
@@ -198,20 +201,20 @@ def _score_baseline(name, ds, s, modes, out):
     for mode in modes:
         neg = None if mode == 'full' else s['neg_samples']
         result = evaluate(scorer, ds, 'test', mode, neg or 1, s['eval_seed'], s['exclude_history'], maxlen=s['maxlen'])
-        result.save(out / 'eval' / eval_filename('test', mode, neg, s['eval_seed'], s['exclude_history']))
+        result.save(out / 'eval' / result.filename)
         results[mode] = result
     return results
 
 def _torchrun(values, out, resume, nproc, log):
-    "Train with `torchrun --nproc_per_node nproc -m recmamba train`, streaming its output."
-    config = out / 'torchrun-settings.json'
-    out.mkdir(parents=True, exist_ok=True)
-    _atomic_json(config, values)
-    cmd = [sys.executable, '-m', 'torch.distributed.run', '--standalone', f'--nproc_per_node={nproc}', '-m', 'recmamba',
-           'train', '--config', str(config)] + (['--resume'] if resume else [])
-    log(' '.join(cmd))
-    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=project_root()) as proc:
-        for line in proc.stdout: log(line.rstrip())
+    "Train with `torchrun --nproc_per_node nproc -m recmamba train`, streaming its output (its settings in a file outside the run)."
+    with tempfile.TemporaryDirectory(prefix='recmamba-torchrun-') as tmp:
+        config = Path(tmp) / 'settings.json'
+        _atomic_json(config, values)
+        cmd = [sys.executable, '-m', 'torch.distributed.run', '--standalone', f'--nproc_per_node={nproc}', '-m', 'recmamba',
+               'train', '--config', str(config)] + (['--resume'] if resume else [])
+        log(' '.join(cmd))
+        with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=project_root()) as proc:
+            for line in proc.stdout: log(line.rstrip())
     if proc.returncode: raise RuntimeError(f'torchrun training failed with exit code {proc.returncode} (output above)')
 
 def _train_backbone(p, out, nproc, log):
@@ -229,7 +232,7 @@ def _evaluate_run(run, s, modes, device):
     results = {}
     for mode in modes:
         neg = None if mode == 'full' else s['neg_samples']
-        saved = run.path / 'eval' / eval_filename('test', mode, neg, s['eval_seed'], s['exclude_history'])
+        saved = run.path / 'eval' / eval_filename('test', mode, neg, s['eval_seed'], s['exclude_history'], 'best', run.info['dataset']['content_hash'])
         results[mode] = EvalResult.load(saved) if saved.exists() else run.evaluate('test', mode, neg, s['eval_seed'], device=device)
     return results
 
@@ -258,14 +261,14 @@ def run_experiment(dataset, backbone, maxlen=None, epochs=None, seed=0, device='
         return done
     device_name = str(resolve_device(device))
     if model in BASELINES:
-        results, run = _score_baseline(model, ds, resolved, modes, out), None
+        with locked(out): results, run = _score_baseline(model, ds, resolved, modes, out), None
     else:
         run = _train_backbone(params, out, nproc, log)
         results = _evaluate_run(run, resolved, modes, device_name)
     info = dict(kind='baseline' if model in BASELINES else 'model', model=model, dataset=ds.name, dataset_path=str(ds.path),
                 dataset_hash=ds.manifest.get('content_hash'), params=params, settings=resolved, device=device_name,
                 test={m: r.metrics for m, r in results.items()},
-                eval_files={m: str(Path('eval') / eval_filename('test', m, r.neg_samples, r.seed, r.exclude_history)) for m, r in results.items()},
+                eval_files={m: str(Path('eval') / r.filename) for m, r in results.items()},
                 candidates={m: r.candidates for m, r in results.items()})
     if run is not None:
         rows = run.metrics
@@ -362,7 +365,38 @@ def notebook_parameters(path=None):
     return {name: ast.literal_eval(info['default']) for name, info in found.items()}
 
 def run_id(dataset, model, maxlen, seed):
-    return f'{Path(dataset).name}-{model}-L{maxlen}-s{seed}'
+    "A run's name, and its folder's under runs/ (a checked name: see `recmamba.core.check_name`)."
+    return check_name(f'{Path(dataset).name}-{model}-L{maxlen}-s{seed}', 'run id', SweepError)
+
+class _Refusing(argparse.ArgumentParser):
+    "An argument parser whose errors are SweepErrors instead of an exit."
+    def error(self, message): raise SweepError(f'bench: {message}')
+
+def _is_int(v): return isinstance(v, int) and not isinstance(v, bool)
+
+def check_shapes(spec, where='sweep'):
+    "Refuse a specification (or grid) whose values have the wrong shape, naming the key: checked when planning, not after every run."
+    def fail(key, expected): raise SweepError(f'{where}: {key} must be {expected}, got {spec[key]!r}')
+    for key, value in spec.items():
+        if value is None: continue
+        if key == 'description' and not isinstance(value, str): fail(key, 'a string')
+        if key in ('datasets', 'backbones', 'baselines') and not all(isinstance(v, str) for v in _as_list(value, key)): fail(key, 'a name or a list of names')
+        if key == 'maxlens' and not all(_is_int(v) and v >= 1 for v in _as_list(value, key)): fail(key, 'positive integers')
+        if key == 'seeds' and not all(_is_int(v) and v >= 0 for v in _as_list(value, key)): fail(key, 'integers >= 0')
+        if key == 'params' and not isinstance(value, dict): fail(key, 'a mapping of parameters')
+        if key == 'backbone_params' and not (isinstance(value, dict) and all(isinstance(v, dict) for v in value.values())): fail(key, 'a mapping of backbone to parameters')
+        if key == 'grids' and not (isinstance(value, list) and all(isinstance(g, dict) for g in value)): fail(key, 'a list of mappings')
+        if key == 'bench':
+            if not (isinstance(value, list) and all(isinstance(v, str) for v in value)): fail(key, 'a list of `recmamba bench` arguments')
+            from recmamba.bench import bench_arguments
+            parser = _Refusing(prog='recmamba bench')
+            bench_arguments(parser)
+            parser.parse_args(value + ['--out', 'bench'])
+
+def _check_run_params(params, rid):
+    "The notebook's own parameters of a planned run: rank_all true or false, nproc a positive integer."
+    if not isinstance(params.get('rank_all', True), bool): raise SweepError(f'run {rid}: rank_all must be true or false, got {params["rank_all"]!r}')
+    if not (_is_int(params.get('nproc', 1)) and params.get('nproc', 1) >= 1): raise SweepError(f'run {rid}: nproc must be a positive integer, got {params["nproc"]!r}')
 
 def _as_list(value, key):
     if value is None: return []
@@ -388,6 +422,9 @@ def plan_sweep(spec, overrides=None, notebook_params=None):
     overrides, known = dict(overrides or {}), notebook_params or notebook_parameters()
     unknown = set(spec) - set(SPEC_KEYS)
     if unknown: raise SweepError(f'unknown sweep keys {sorted(unknown)} (expected {", ".join(SPEC_KEYS)})')
+    check_shapes(spec)
+    for g, grid in enumerate(spec.get('grids') or []): check_shapes(grid, f'grid {g + 1}')
+    check_shapes({k: v for k, v in overrides.items() if k in GRID_KEYS}, 'flags')
     flag_params = overrides.pop('params', {}) or {}
     per_model = spec.get('backbone_params') or {}
     for model in per_model:
@@ -411,7 +448,7 @@ def plan_sweep(spec, overrides=None, notebook_params=None):
         for dataset, maxlen, seed in itertools.product(_as_list(merged['datasets'], 'datasets'), _as_list(merged['maxlens'], 'maxlens'),
                                                        _as_list(merged['seeds'], 'seeds')):
             if not (isinstance(maxlen, int) and maxlen >= 1): raise SweepError(f'{where}: maxlens must be positive integers, got {maxlen!r}')
-            if not isinstance(seed, int): raise SweepError(f'{where}: seeds must be integers, got {seed!r}')
+            if not (_is_int(seed) and seed >= 0): raise SweepError(f'{where}: seeds must be integers >= 0, got {seed!r}')
             for model, (direct, settings) in model_params.items():
                 rid = run_id(dataset, model, maxlen, seed)
                 params = {k: v for k, v in known.items() if k not in GRID_PARAMS} | direct
@@ -424,6 +461,7 @@ def plan_sweep(spec, overrides=None, notebook_params=None):
                 runs.append(dict(run=rid, kind='baseline' if model in BASELINES else 'model', params=params))
     if not runs: raise SweepError('the sweep has no runs: give --backbones or --baselines')
     for r in runs:
+        _check_run_params(r['params'], r['run'])
         try: r['settings'] = experiment_settings(r['params'])
         except (ConfigError, KeyError, ValueError) as e: raise SweepError(f'run {r["run"]}: {e}') from None
     return runs
@@ -444,18 +482,26 @@ def notebook_kernel():
 
 # %% ../nbs/06_sweep.ipynb #cd84f1a7
 def sweep_dir(name):
-    "Where sweep `name` lives: reports_dir()/name."
-    if not name or Path(name).name != name or name.startswith('.'): raise SweepError(f'sweep name must be a plain directory name, got {name!r}')
-    return reports_dir() / name
+    "Where sweep `name` lives: reports_dir()/name (a checked name: see `recmamba.core.check_name`)."
+    return reports_dir() / check_name(name, 'sweep name', SweepError)
 
 def read_state(directory):
+    "The sweep's state (sweep.json), or an empty one; a malformed file is a SweepError naming it."
     path = Path(directory) / 'sweep.json'
-    return json.loads(path.read_text()) if path.exists() else dict(runs={})
+    state = read_json(path, 'sweep state', error=SweepError) if path.exists() else dict(runs={})
+    if not isinstance(state, dict) or not isinstance(state.get('runs', {}), dict): raise SweepError(f'{path}: the sweep state must map runs to their entries')
+    return state
 
 def _finished(directory, rid, entry):
     "Done: the experiment is finished, and the sweep did not see its notebook fail or stop after that (then it is run again)."
     if not (Path(directory) / 'runs' / rid / EXPERIMENT_FILE).exists(): return False
     return entry.get('kind') == 'baseline' or entry.get('status') not in ('failed', 'interrupted')
+
+def _readable(path):
+    "The finished experiment in `path`, with what a report reads of its run (config.json) checked."
+    exp = Experiment(path)
+    if exp.kind == 'model': exp.run.config
+    return exp
 
 def summarize(directory):
     "One row per run of the sweep in `directory` (its last plan): status, error, links, settings, timings and test metrics."
@@ -464,13 +510,13 @@ def summarize(directory):
     for rid in state.get('runs', {}):
         entry = state.get('runs', {}).get(rid, {})
         notebook = entry.get('notebook') or (f'runs/{rid}.ipynb' if (directory / 'runs' / f'{rid}.ipynb').exists() else None)
-        row = dict(run=rid, status='pending', error=None, notebook=notebook, run_dir=f'runs/{rid}')
+        p = entry.get('params', {})
+        row = dict(run=rid, status=entry.get('status', 'pending'), error=entry.get('error'), notebook=notebook, run_dir=f'runs/{rid}',
+                   kind=entry.get('kind'), model=p.get('backbone'), dataset=Path(p.get('dataset', '?')).name, maxlen=p.get('maxlen'), seed=p.get('seed'))
         if _finished(directory, rid, entry):
-            row |= Experiment(directory / 'runs' / rid).row() | dict(status='done')
-        else:
-            p = entry.get('params', {})
-            row |= dict(kind=entry.get('kind'), model=p.get('backbone'), dataset=Path(p.get('dataset', '?')).name, maxlen=p.get('maxlen'),
-                        seed=p.get('seed'), status=entry.get('status', 'pending'), error=entry.get('error'))
+            try: row |= _readable(directory / 'runs' / rid).row() | dict(status='done', error=None)
+            except (InputError, KeyError, TypeError, ValueError) as e:       # one bad experiment is flagged, the others reported
+                row |= dict(status='unreadable', error=f'{e}' if isinstance(e, InputError) else f'{directory / "runs" / rid / EXPERIMENT_FILE}: {type(e).__name__}: {e}')
         rows.append(row)
     return rows
 
@@ -506,6 +552,36 @@ def _error_text(e):
     if isinstance(e, PapermillExecutionError): return f'{e.ename}: {e.evalue} (notebook cell {e.exec_count})'
     return f'{type(e).__name__}: {e}'
 
+_kernels = []   # the kernel managers of the notebooks this process runs
+
+@functools.cache
+def _recorded_kernels():
+    "A kernel manager class whose kernels this process can find, to pass an interrupt on to them."
+    from jupyter_client.manager import AsyncKernelManager
+    class RecordedKernelManager(AsyncKernelManager):
+        async def _async_post_start_kernel(self, **kw):
+            await super()._async_post_start_kernel(**kw)
+            _kernels.append(self)
+    return RecordedKernelManager
+
+@contextlib.contextmanager
+def _passing_interrupts_on():
+    """While a notebook runs, Ctrl-C interrupts its kernel instead of the sweep: the run stops as `recmamba train` stops,
+    saying in its notebook what it kept, and the notebook ends; a second Ctrl-C stops the sweep at once. Yields the
+    interrupts received."""
+    received = []
+    def interrupt(signum, frame):
+        if received: raise KeyboardInterrupt
+        received.append(signum)
+        for km in _kernels:
+            with contextlib.suppress(OSError, AttributeError, TypeError): os.killpg(km.provisioner.pgid, signal.SIGINT)
+    if threading.current_thread() is not threading.main_thread(): yield received; return
+    previous = signal.signal(signal.SIGINT, interrupt)
+    try: yield received
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        _kernels.clear()
+
 def _execute(entry, directory, kernel, verbose):
     "Run one planned run: a baseline in this process, a backbone by executing the notebook in a fresh kernel."
     out = Path(directory) / 'runs' / entry['run']
@@ -514,9 +590,17 @@ def _execute(entry, directory, kernel, verbose):
         run_experiment(**params, log=lambda *a: None)
         return
     import papermill as pm
-    pm.execute_notebook(str(notebook_path()), str(Path(directory) / entry['notebook']), parameters=params, kernel_name=kernel,
-                        cwd=str(project_root()), progress_bar=False, log_output=verbose, request_save_on_cell_execute=True,
-                        extra_arguments=['--IPKernelApp.log_level=ERROR'])   # not its warning that local TCP is unencrypted
+    with _passing_interrupts_on() as interrupted:
+        try:
+            pm.execute_notebook(str(notebook_path()), str(Path(directory) / entry['notebook']), parameters=params, kernel_name=kernel,
+                                cwd=str(project_root()), progress_bar=False, log_output=verbose, request_save_on_cell_execute=True,
+                                kernel_manager_class=_recorded_kernels(),
+                                extra_arguments=['--IPKernelApp.log_level=CRITICAL'])   # a run's errors come through its notebook, not the
+                                                                                        # kernel's own log (e.g. that local TCP is unencrypted)
+        except Exception:
+            if interrupted: raise KeyboardInterrupt from None
+            raise
+    if interrupted: raise KeyboardInterrupt
     if not (out / EXPERIMENT_FILE).exists(): raise RuntimeError(f'the notebook finished without writing {out / EXPERIMENT_FILE}')
 
 def _conflicts(directory, plan, datasets):
@@ -531,20 +615,28 @@ def _conflicts(directory, plan, datasets):
     return problems
 
 def sweep(name, spec, overrides=None, kernel=None, verbose=False, bench=True, log=print):
-    "Run (or resume) sweep `name` of specification `spec` into reports/<name>/; returns the summary DataFrame."
-    from tqdm.auto import tqdm
+    "Run (or resume) sweep `name` of specification `spec` into reports/<name>/ (which it holds: one sweep per folder); returns the summary."
     directory = sweep_dir(name)
     plan = plan_sweep(spec, overrides)
     datasets = {}
     for entry in plan:
         d = dataset_arg(entry['params']['dataset'])
         if d not in datasets: datasets[d] = ensure_dataset(d)     # every dataset exists before the first run
+    problems = [f'{e["run"]}: neg_samples = {e["settings"]["neg_samples"]:,} is not below the {ds.num_items:,} items of {ds.name} '
+                '(the candidates would repeat items and the metrics be degenerate)'
+                for e in plan for ds in [datasets[dataset_arg(e['params']['dataset'])]]
+                if e['settings']['eval_mode'] != 'full' and e['settings']['neg_samples'] >= ds.num_items]
+    if problems: raise SweepError('runs with degenerate candidates (lower neg_samples, e.g. -p neg_samples=100):\n  ' + '\n  '.join(problems))
     problems = _conflicts(directory, plan, datasets)
     if problems:
         raise SweepError(f'{directory} holds finished runs made with other settings or data (use another --name, or delete those runs):\n  '
                          + '\n  '.join(problems))
     kernel = kernel or (notebook_kernel() if any(e['kind'] == 'model' for e in plan) else None)
-    directory.mkdir(parents=True, exist_ok=True)
+    with locked(directory): return _sweep(name, directory, spec, overrides, plan, datasets, kernel, verbose, bench, log)
+
+def _sweep(name, directory, spec, overrides, plan, datasets, kernel, verbose, bench, log):
+    "The runs of `sweep`, in `directory`, which this process holds."
+    from tqdm.auto import tqdm
     for ds in datasets.values(): save_dataset_stats(directory, ds)
     previous = read_state(directory)['runs']
     state = dict(name=name, spec=spec, overrides=overrides or {}, command=typed_command(sys.argv), updated=time.strftime('%Y-%m-%dT%H:%M:%S%z'), runs={})
@@ -555,7 +647,7 @@ def sweep(name, spec, overrides=None, kernel=None, verbose=False, bench=True, lo
         state['runs'][entry['run']].setdefault('status', 'pending')
     _atomic_json(directory / 'sweep.json', state)
     (directory / 'runs').mkdir(exist_ok=True)
-    counts = dict(done=0, skipped=0, failed=0)
+    counts, record = dict(done=0, skipped=0, failed=0), None
     bar = tqdm(plan, desc=f'sweep {name}', unit='run', dynamic_ncols=True)
     try:
         for entry in bar:
@@ -579,11 +671,12 @@ def sweep(name, spec, overrides=None, kernel=None, verbose=False, bench=True, lo
             finally:
                 _atomic_json(directory / 'sweep.json', state)
     except KeyboardInterrupt:
+        if record is None: raise KeyboardInterrupt('no run had started') from None
         record.update(status='interrupted', error='interrupted by the user')
         _atomic_json(directory / 'sweep.json', state)
         bar.close()
-        log(f'sweep {name} interrupted: run the same command again to resume it')
-        raise
+        raise KeyboardInterrupt(f'run {record["run"]} was interrupted ({counts["done"] + counts["skipped"]} of {len(plan)} runs done): '
+                                'run the same command again to resume the sweep') from None
     bar.close()
     if bench and spec.get('bench'):
         device = plan[-1]['params'].get('device', 'cpu')
@@ -642,10 +735,15 @@ def sweep_main(args):
             for entry in plan_sweep(spec, overrides): print(entry['run'], json.dumps(entry['settings'], default=str))
             return 0
         frame = sweep(name, spec, overrides, kernel=args.kernel, verbose=args.verbose, bench=not args.no_bench)
-    except (SweepError, ConfigError, DataError, ValueError) as e:
+    except (SweepError, InputError, ValueError) as e:
         print(f'recmamba sweep: error: {e}', file=sys.stderr)
         return 2
-    except KeyboardInterrupt: return 130
+    except OSError as e:
+        print(f'recmamba sweep: error: {os_error_message(e)}; finished runs are kept: run the same command again to go on', file=sys.stderr)
+        return 1
+    except KeyboardInterrupt as e:
+        print('recmamba sweep: interrupted' + (f'; {e}' if str(e) else ''), file=sys.stderr)
+        return 130
     if not args.no_report:
         code = subprocess.run([sys.executable, '-m', 'recmamba', 'report', name]).returncode
         if code: return code

@@ -5,23 +5,25 @@
 # %% ../nbs/04_train.ipynb #256cd865
 from __future__ import annotations
 import argparse, contextlib, dataclasses, datetime, importlib.metadata, importlib.util, json, math, os, platform, random, resource
-import subprocess, sys, tempfile, time
+import shutil, subprocess, sys, time
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
 import torch.distributed as dist
 from tqdm import tqdm
-from .data import DataError, load, reports_dir
+from .core import (LOCK_FILE, CheckpointError, ConfigError, DataError, InputError, Run, atomic_write, holding_interrupts,
+                           check_settings, load_checkpoint, locked, os_error_message, remove_stale, resolve_device, save_checkpoint)
+from .data import load, reports_dir
 from .models import BACKBONES, build_model
-from .evaluate import (MODES, SPLITS, Run, atomic_write, eval_filename, evaluate, load_checkpoint, load_model,
-                               metric_values, resolve_device, sample_negatives)
+from .evaluate import MODES, SPLITS, evaluate, load_model, metric_values, sample_negatives
 
 # %% auto #0
-__all__ = ['WINDOW_SCHEMES', 'MODEL_SETTINGS', 'RESUMABLE', 'ALIASES', 'TrainConfig', 'ConfigError', 'typed_settings',
-           'check_config', 'read_yaml', 'read_config_file', 'training_windows', 'TrainBatches', 'Objective',
-           'rng_state', 'set_rng_state', 'learning_rate', 'NonFiniteLossError', 'environment', 'peak_memory_mb',
-           'EpochLog', 'warm_up', 'resume_settings', 'train', 'train_arguments', 'settings_from_args', 'train_main']
+__all__ = ['WINDOW_SCHEMES', 'MODEL_SETTINGS', 'RESUMABLE', 'ALIASES', 'TrainConfig', 'typed_settings', 'check_config',
+           'read_yaml', 'read_config_file', 'training_windows', 'TrainBatches', 'Objective', 'rng_state',
+           'set_rng_state', 'learning_rate', 'NonFiniteLossError', 'StepHealth', 'environment', 'peak_memory_mb',
+           'EpochLog', 'warm_up', 'memory_needed', 'available_memory', 'check_data', 'effective_precision',
+           'resume_checks', 'resume_settings', 'train', 'train_arguments', 'settings_from_args', 'train_main']
 
 # %% ../nbs/04_train.ipynb #344d146b
 def _setting(default, help, kind=None, choices=None):
@@ -84,12 +86,11 @@ class TrainConfig:
 
 MODEL_SETTINGS = ('hidden_units', 'num_blocks', 'num_heads', 'dropout_rate', 'layer', 'd_state', 'd_conv', 'expand', 'attn', 'use_pos_emb', 'init')
 # Settings a resumed run may change; any other change would break the promise that a resumed run equals an uninterrupted one.
-RESUMABLE = ('num_epochs', 'patience', 'device', 'num_workers', 'checkpoint_every', 'progress', 'wandb', 'tensorboard', 'eval_batch_size')
+# num_epochs only under a constant schedule, device and precision only where the precision stays (see `resume_settings`, `resume_checks`).
+RESUMABLE = ('num_epochs', 'patience', 'device', 'precision', 'num_workers', 'checkpoint_every', 'progress', 'wandb', 'tensorboard',
+             'eval_batch_size')
 
 # %% ../nbs/04_train.ipynb #482d31d4
-class ConfigError(ValueError):
-    "Wrong or conflicting settings, reported before any work starts."
-
 def _typed(name, value, kind):
     "`value` as a `kind` (int, float, str, bool), or a ConfigError."
     if kind is bool:
@@ -142,7 +143,7 @@ def check_config(settings, origin=None):
         if not ok: problems.append(message + ''.join(where(k) for k in keys))
     for key in ('maxlen', 'batch_size', 'num_epochs', 'loss_negatives', 'neg_samples', 'eval_every', 'eval_batch_size'):
         need(getattr(cfg, key) >= 1, f'{key} must be at least 1, got {getattr(cfg, key)}', key)
-    for key in ('patience', 'warmup_steps', 'num_workers', 'checkpoint_every', 'clip_grad_norm', 'l2_emb'):
+    for key in ('patience', 'warmup_steps', 'num_workers', 'checkpoint_every', 'clip_grad_norm', 'l2_emb', 'seed', 'eval_seed'):
         need(getattr(cfg, key) >= 0, f'{key} must not be negative, got {getattr(cfg, key)}', key)
     need(cfg.lr > 0 and math.isfinite(cfg.lr), f'lr must be a positive number, got {cfg.lr}', 'lr')
     need(cfg.backbone in BACKBONES, f"unknown backbone {cfg.backbone!r}: use sasrec (sas), linrec or mamba", 'backbone')
@@ -161,7 +162,8 @@ def check_config(settings, origin=None):
         need(not asked or _installed(package), f'{package} was asked for but is not installed', package)
     if cfg.backbone in BACKBONES:
         hp = {k: getattr(cfg, k) for k in MODEL_SETTINGS}
-        try: build_model(cfg.backbone, 1, cfg.maxlen, **hp) if not problems else None
+        try:
+            with torch.device('meta'): build_model(cfg.backbone, 1, cfg.maxlen, **hp) if not problems else None
         except (ValueError, TypeError) as e: problems.append(f'{e}')
     try:
         device = resolve_device(cfg.device)
@@ -185,7 +187,8 @@ def _merge_alias(values, origin, alias):
 def read_yaml(path, error=ConfigError, what='config file'):
     "The YAML/JSON document in `path` and its node tree (which knows the line of every key); errors name the file."
     import yaml
-    try: text = Path(path).read_text()
+    try: text = Path(path).read_bytes().decode('utf-8')
+    except UnicodeDecodeError as e: raise error(f'{what} {path} is not UTF-8 text (byte {e.start})') from None
     except OSError as e: raise error(f'cannot read {what} {path}: {e.strerror}') from None
     try: return yaml.compose(text), yaml.safe_load(text)
     except yaml.YAMLError as e: raise error(f'{what} {path} is not valid YAML/JSON: {e}') from None
@@ -267,7 +270,7 @@ class Objective(nn.Module):
         self.model, self.loss, self.l2_emb = model, loss, l2_emb
 
     def forward(self, seqs, targets, negatives, scale):
-        states, real, emb = self.model.encode(seqs), targets > 0, self.model.item_emb
+        states, real, emb = self.model.encode(seqs, check=not seqs.is_cuda), targets > 0, self.model.item_emb   # windows of a checked dataset
         if self.loss == 'bce':
             positive = (states * emb(targets)).sum(-1).float()
             negative = (states * emb(negatives)).sum(-1).float()
@@ -310,6 +313,34 @@ def learning_rate(cfg, step, total_steps):
 # %% ../nbs/04_train.ipynb #9fa94acb
 class NonFiniteLossError(FloatingPointError):
     "The loss or the gradient became NaN or infinite; training stopped and the checkpoints were left as they were."
+
+class StepHealth:
+    """The training loss summed over an epoch's steps, and the first step whose loss or gradient norm is not finite,
+    kept on the model's device: reading them waits for the device, so on CUDA the loop reads them only at
+    checkpoints, at the epoch's end and for the progress bar; on the CPU after every step."""
+    def __init__(self, device):
+        zero = lambda dtype: torch.zeros((), dtype=dtype, device=device)
+        self.loss, self.steps, self.bad_step = zero(torch.float64), zero(torch.long), zero(torch.long) - 1
+        self.bad_values = torch.zeros(2, dtype=torch.float64, device=device)
+
+    def add(self, loss, grad_norm, total):
+        "Record one step: its loss, gradient norm and summed loss (tensors on the device); nothing is read back."
+        first = (self.bad_step < 0) & ~(torch.isfinite(loss) & torch.isfinite(grad_norm))
+        self.bad_step = torch.where(first, self.steps, self.bad_step)
+        self.bad_values = torch.where(first, torch.stack([loss.double(), grad_norm.double()]), self.bad_values)
+        self.loss += total.double()
+        self.steps += 1
+
+    def first_bad(self):
+        "(steps recorded before it, loss, gradient norm) of the first non-finite step, or None."
+        step = int(self.bad_step)
+        return None if step < 0 else (step, *self.bad_values.tolist())
+
+    def take_loss(self):
+        "The summed loss recorded since the last call."
+        value = float(self.loss)
+        self.loss.zero_()
+        return value
 
 def _dist_env():
     "(rank, world_size, local_rank) from torchrun's environment variables; (0, 1, 0) without them."
@@ -385,9 +416,6 @@ class EpochLog:
 # %% ../nbs/04_train.ipynb #e9377174
 def _one_thread(_): torch.set_num_threads(1)
 
-def _save(path, payload):
-    with atomic_write(path) as f: torch.save(payload, f)
-
 def _all_rng_states(world_size):
     "The RNG states of every process, gathered on every process."
     if world_size == 1: return [rng_state()]
@@ -407,11 +435,12 @@ def _stopping(state, cfg):
     if cfg.patience and state['bad_evals'] >= cfg.patience: return 'patience'
     return None
 
-def _non_finite(run_dir, epoch, step, steps, global_step, loss, grad_norm):
+def _non_finite(run_dir, epoch, step, steps, global_step, loss, grad_norm, at_once=True):
     "The NonFiniteLossError for a step, naming it and the checkpoints left intact."
     kept = [f'{p.name} (epoch {load_checkpoint(p)["state"]["epoch"]})' for p in (run_dir / 'best.pt', run_dir / 'last.pt') if p.exists()]
     return NonFiniteLossError(f'non-finite training loss at epoch {epoch}, step {step + 1} of {steps} (global step {global_step + 1}): '
-                              f'loss {loss}, gradient norm {grad_norm}. Training stopped before the optimiser step; '
+                              f'loss {loss}, gradient norm {grad_norm}. Training stopped '
+                              + ('before the optimiser step; ' if at_once else 'at the next check, before any checkpoint held it; ')
                               + (f'the checkpoints in {run_dir} are intact: {", ".join(kept)}.' if kept else 'no checkpoint had been written yet.'))
 
 def _fresh_state():
@@ -428,8 +457,30 @@ def warm_up(model, device):
     return time.perf_counter() - started
 
 # %% ../nbs/04_train.ipynb #3ae200c5
-def _fit(cfg, ds, run_dir, rank, world_size, device):
-    "Train `cfg` on `ds` into `run_dir` (fresh or from its last.pt) and write results.json; returns the Run."
+_NOT_COMPARED = RESUMABLE + ('train_dir', 'dataset')   # a resume may change these; the dataset is compared by its content
+
+def _resume_from(ckpt, path, cfg, model, optimizer, world_size):
+    "Load a last.pt into `model` and `optimizer` after checking that it belongs to this run's settings (config.json edited, file replaced)."
+    missing = [k for k in ('model', 'optimizer', 'state', 'rng', 'settings') if k not in ckpt]
+    if missing: raise CheckpointError(f'{path}: not a training checkpoint (it holds no {", ".join(missing)})')
+    check_settings(path, {k: v for k, v in ckpt['settings'].items() if k not in _NOT_COMPARED}, dataclasses.asdict(cfg))
+    if len(ckpt['rng']) != world_size: raise ConfigError(f'{path} was written by {len(ckpt["rng"])} processes; resume it with as many, not {world_size}')
+    try: model.load_state_dict(ckpt['model']); optimizer.load_state_dict(ckpt['optimizer'])
+    except (RuntimeError, ValueError, KeyError) as e:
+        raise CheckpointError(f'{path}: its weights do not fit the model ({str(e).strip().splitlines()[0][:200]})') from None
+
+def _start_from(path, cfg, model):
+    "Load the weights of the checkpoint `path` (state_dict_path) into `model`."
+    weights = load_checkpoint(path)
+    try: model.load_state_dict(weights.get('model', weights))
+    except (RuntimeError, TypeError, AttributeError) as e:
+        raise CheckpointError(f'{path}: its weights do not fit a {cfg.backbone} of {model.num_items:,} items and maxlen {cfg.maxlen} '
+                              f'({str(e).strip().splitlines()[0][:200]})') from None
+
+def _fit(cfg, ds, run_dir, rank, world_size, device, saved=None):
+    """Train `cfg` on `ds` into `run_dir` (fresh or from its last.pt) and write results.json; returns the Run.
+    `saved['state']` follows the position of the last.pt on disk."""
+    saved = {} if saved is None else saved
     main, last_path, best_path = rank == 0, run_dir / 'last.pt', run_dir / 'best.pt'
     torch.manual_seed(cfg.seed); np.random.seed(cfg.seed % 2 ** 32); random.seed(cfg.seed)
     model = build_model(cfg.backbone, ds.num_items, cfg.maxlen, **{k: getattr(cfg, k) for k in MODEL_SETTINGS}).to(device)
@@ -437,27 +488,27 @@ def _fit(cfg, ds, run_dir, rank, world_size, device):
     state = _fresh_state()
     if last_path.exists():
         ckpt = load_checkpoint(last_path)
-        if len(ckpt['rng']) != world_size: raise ConfigError(f'{last_path} was written by {len(ckpt["rng"])} processes; resume it with as many, not {world_size}')
-        model.load_state_dict(ckpt['model']); optimizer.load_state_dict(ckpt['optimizer'])
+        _resume_from(ckpt, last_path, cfg, model, optimizer, world_size)
         state = ckpt['state']
+        saved['state'] = dict(state)
         set_rng_state(ckpt['rng'][rank])
     else:
-        if cfg.state_dict_path:
-            weights = load_checkpoint(cfg.state_dict_path)
-            model.load_state_dict(weights.get('model', weights))
+        if cfg.state_dict_path: _start_from(cfg.state_dict_path, cfg, model)
         if world_size > 1: torch.manual_seed(cfg.seed + rank)  # different dropout masks in each process
-    warmup_seconds = warm_up(model, device)
+    with holding_interrupts(): warmup_seconds = warm_up(model, device)    # compiles or loads compiled kernels
+    precision = effective_precision(cfg.precision, device)
     if main:
         info = Run(run_dir).info if (run_dir / 'config.json').exists() else dict(sessions=[])
         info |= dict(settings=dataclasses.asdict(cfg) | dict(train_dir=str(run_dir)), model=model.config,
                      dataset=dict(name=ds.name, path=str(ds.path), num_users=ds.num_users, num_items=ds.num_items,
                                   interactions=len(ds.items), content_hash=ds.manifest.get('content_hash')))
-        info['sessions'].append(environment(device, world_size) | dict(start_epoch=state['epoch'], start_step=state['step'], warmup_seconds=warmup_seconds))
+        info['sessions'].append(environment(device, world_size) | dict(start_epoch=state['epoch'], start_step=state['step'], warmup_seconds=warmup_seconds,
+                                                                       precision=precision, dataset_hash=ds.manifest.get('content_hash')))
         with atomic_write(run_dir / 'config.json', 'w') as f: json.dump(info, f, indent=1)
     objective = Objective(model, cfg.loss, cfg.l2_emb)
     if world_size > 1: objective = nn.parallel.DistributedDataParallel(objective, device_ids=[device.index] if device.type == 'cuda' else None)
     batches = TrainBatches(ds, cfg.maxlen, cfg.batch_size, cfg.loss, cfg.loss_negatives, cfg.seed, rank, world_size, cfg.windows, cfg.window_stride)
-    steps, bf16 = len(batches), device.type == 'cuda' and cfg.precision != 'fp32'
+    steps, bf16, deferred = len(batches), precision == 'bf16', device.type == 'cuda'
     log = EpochLog(run_dir, cfg, state['epoch']) if main else None
 
     def checkpoint(*paths):
@@ -465,7 +516,9 @@ def _fit(cfg, ds, run_dir, rank, world_size, device):
         if main:
             payload = dict(model=model.state_dict(), model_config=model.config, optimizer=optimizer.state_dict(),
                            state=state, rng=rngs, settings=dataclasses.asdict(cfg))
-            for path in paths: _save(path, payload)
+            with holding_interrupts():                      # a checkpoint on disk and the record of it go together
+                for path in paths: save_checkpoint(path, payload)
+                if last_path in paths: saved['state'] = dict(state)
     try:
         while not _stopping(state, cfg):
             epoch = batches.epoch = state['epoch'] + 1
@@ -476,7 +529,11 @@ def _fit(cfg, ds, run_dir, rank, world_size, device):
             bar = tqdm(total=steps, initial=state['step'], desc=f'epoch {epoch}/{cfg.num_epochs}', unit='step', leave=False,
                        disable=not (main and cfg.progress), dynamic_ncols=True)
             model.train()
-            started = time.perf_counter()
+            started, show = time.perf_counter(), main and cfg.progress
+            health, first_step, first_global = StepHealth(device), state['step'], state['global_step']
+            def check():
+                bad = health.first_bad()
+                if bad: raise _non_finite(run_dir, epoch, first_step + bad[0], steps, first_global + bad[0], bad[1], bad[2], at_once=not deferred)
             for step, batch in zip(range(state['step'], steps), loader):
                 lr = learning_rate(cfg, state['global_step'], steps * cfg.num_epochs)
                 for group in optimizer.param_groups: group['lr'] = lr
@@ -485,22 +542,24 @@ def _fit(cfg, ds, run_dir, rank, world_size, device):
                     loss, total = objective(seqs, targets, negatives, world_size / batch['positions'])
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
-                grad_norm = float(nn.utils.clip_grad_norm_(model.parameters(), cfg.clip_grad_norm or float('inf')))
-                loss_value = float(loss.detach())
-                if not (math.isfinite(loss_value) and math.isfinite(grad_norm)):
-                    raise _non_finite(run_dir, epoch, step, steps, state['global_step'], loss_value, grad_norm)
+                health.add(loss.detach(), nn.utils.clip_grad_norm_(model.parameters(), cfg.clip_grad_norm or float('inf')), total)
+                if not deferred: check()
                 optimizer.step()
                 sums = state['sums']
-                sums['loss'] += float(total); sums['positions'] += batch['positions']; sums['sequences'] += batch['sequences']
+                sums['positions'] += batch['positions']; sums['sequences'] += batch['sequences']
                 state['step'], state['global_step'] = step + 1, state['global_step'] + 1
                 bar.update()
-                if step % 10 == 0: bar.set_postfix(loss=f'{float(total) / batch["positions"] * world_size:.4f}', refresh=False)
+                if show and step % 10 == 0: bar.set_postfix(loss=f'{float(total) / batch["positions"] * world_size:.4f}', refresh=False)
                 if cfg.checkpoint_every and state['step'] % cfg.checkpoint_every == 0 and state['step'] < steps:
+                    check()
                     now = time.perf_counter(); sums['seconds'] += now - started; started = now
+                    sums['loss'] += health.take_loss()
                     checkpoint(last_path)
             bar.close()
+            check()
             sums = state['sums']
             sums['seconds'] += time.perf_counter() - started
+            sums['loss'] += health.take_loss()
             loss_sum = sums['loss']
             if world_size > 1:
                 reduced = torch.tensor([loss_sum], dtype=torch.float64, device=device); dist.all_reduce(reduced); loss_sum = float(reduced)
@@ -535,7 +594,8 @@ def _finish(cfg, ds, run_dir, model, device, state, stopped):
                    train_seconds=sum(row['train_seconds'] for row in Run(run_dir).metrics))
     for split in SPLITS:
         result = evaluate(model, ds, split, cfg.eval_mode, cfg.neg_samples, cfg.eval_seed, cfg.exclude_history, cfg.eval_batch_size)
-        result.save(run_dir / 'eval' / eval_filename(split, cfg.eval_mode, cfg.neg_samples, cfg.eval_seed, cfg.exclude_history))
+        result.checkpoint = 'best'
+        result.save(run_dir / 'eval' / result.filename)
         results[split] = result.summary()
     with atomic_write(run_dir / 'results.json', 'w') as f: json.dump(results, f, indent=1)
     test = results['test']
@@ -543,12 +603,62 @@ def _finish(cfg, ds, run_dir, model, device, state, stopped):
           + '  '.join(f'{k} {test[k]:.4f}' for k in ('HR@5', 'NDCG@5', 'HR@10', 'NDCG@10', 'HR@20', 'NDCG@20'))
           + f"  ({test['users']} users, {test['mode']}); run: {run_dir}", flush=True)
 
+# %% ../nbs/04_train.ipynb #18d14eb1
+def memory_needed(cfg, num_items):
+    "A lower bound of the bytes training `cfg` on `num_items` items takes: weights, gradients and Adam's moments (fp32), one batch of embedded windows."
+    with torch.device('meta'): model = build_model(cfg.backbone, num_items, cfg.maxlen, **{k: getattr(cfg, k) for k in MODEL_SETTINGS})
+    return 4 * (4 * sum(p.numel() for p in model.parameters()) + cfg.batch_size * cfg.maxlen * model.hidden_units)
+
+def available_memory(device):
+    "Bytes free for training on `device`: free CUDA memory, or the memory the operating system says is available."
+    if device.type == 'cuda': return torch.cuda.mem_get_info(device)[0]
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        for line in Path('/proc/meminfo').read_text().splitlines():
+            if line.startswith('MemAvailable:'): return int(line.split()[1]) * 1024
+    return os.sysconf('SC_AVPHYS_PAGES') * os.sysconf('SC_PAGE_SIZE')
+
+def check_data(cfg, ds, device):
+    "Refuse what training `cfg` on `ds` cannot do: nothing to validate on or learn from, degenerate candidates, too little memory."
+    where = ds.path or ds.name
+    if not len(ds.eval_users):
+        why = 'it has no users' if not ds.num_users else 'every history is shorter than 3 items'
+        raise DataError(f'{where}: no user has a held-out item ({why}): nothing to validate or test on')
+    if not (ds.train_lengths >= 2).any(): raise DataError(f'{where}: no user has two training items to learn from')
+    if cfg.eval_mode != 'full' and cfg.neg_samples >= ds.num_items:
+        raise ConfigError(f'neg_samples = {cfg.neg_samples:,} is not below the {ds.num_items:,} items of {ds.name}: the candidates would repeat '
+                          'items and the metrics be degenerate; use fewer, or eval_mode full')
+    need, free = memory_needed(cfg, ds.num_items), available_memory(device)
+    if need > free:
+        raise ConfigError(f'maxlen {cfg.maxlen:,} with batch_size {cfg.batch_size:,} and {ds.num_items:,} items needs at least {need / 2**30:,.1f} GiB on '
+                          f'{device} (weights, gradients and Adam states, one batch of embedded windows), but {free / 2**30:,.1f} GiB are free: '
+                          'lower maxlen, batch_size or hidden_units')
+
+def effective_precision(precision, device):
+    "The precision training runs in: bf16 autocast on CUDA unless fp32 is asked for, fp32 on the CPU."
+    return 'bf16' if device.type == 'cuda' and precision != 'fp32' else 'fp32'
+
+def resume_checks(info, cfg, ds, device, allow_other_dataset=False):
+    "Refuse to resume the run of config.json `info` on other data (unless allowed) or in another precision."
+    trained, now_hash = (info.get('dataset') or {}).get('content_hash'), ds.manifest.get('content_hash')
+    if trained and now_hash != trained and not allow_other_dataset:
+        raise DataError(f"{ds.path} holds other data than the run trained on (content {str(now_hash)[:19]}…, the run's {trained[:19]}…): "
+                        'resuming would continue on it; pass --allow-other-dataset to do that deliberately')
+    last = (info.get('sessions') or [{}])[-1]
+    before = last.get('precision') or effective_precision(info['settings'].get('precision', 'auto'), torch.device((last.get('device') or {}).get('type', 'cpu')))
+    now = effective_precision(cfg.precision, device)
+    if before != now:
+        raise ConfigError(f'the run trained in {before}, but on {device} with precision {cfg.precision} it would go on in {now}, and the resumed run '
+                          'would not equal an uninterrupted one: resume it on the kind of device it ran on'
+                          + (f' (or pass --precision {before})' if before == 'fp32' else ''))
+
 # %% ../nbs/04_train.ipynb #b63fb51a
 def resume_settings(values, origin):
     "The stored settings of the run in `values['train_dir']`, with the changes a resume allows."
     if not values.get('train_dir'): raise ConfigError('resume needs train_dir: the run directory to continue')
     try: stored = Run(values['train_dir']).config
-    except FileNotFoundError: raise ConfigError(f"nothing to resume: {values['train_dir']} holds no run (no config.json)") from None
+    except InputError as e:
+        if (Path(values['train_dir']) / 'config.json').exists(): raise
+        raise ConfigError(f"nothing to resume: {values['train_dir']} holds no run (no config.json)") from None
     given = typed_settings(values, origin)
     changed = [k for k, v in given.items() if k != 'train_dir' and v != stored.get(k)]
     refused = [k for k in changed if k not in RESUMABLE]
@@ -556,16 +666,48 @@ def resume_settings(values, origin):
         raise ConfigError('a resumed run keeps its settings, but ' + '; '.join(
             f'{k} = {given[k]!r} (from {origin.get(k, k)}) differs from the run\'s {stored.get(k)!r}' for k in refused)
             + f'. Only {", ".join(RESUMABLE)} may change.')
+    if 'num_epochs' in changed and stored.get('schedule') == 'cosine':
+        raise ConfigError(f"num_epochs = {given['num_epochs']!r} (from {origin.get('num_epochs', 'num_epochs')}) differs from the run's "
+                          f"{stored.get('num_epochs')!r}: the cosine schedule decays the learning rate over all epochs, so the resumed run "
+                          'would not equal an uninterrupted one')
     return stored | {k: given[k] for k in changed} | dict(train_dir=values['train_dir'])
 
-def _prepare_run_dir(cfg, resume):
-    "The run directory, created for a new run; an error if a new run would overwrite one."
-    path = Path(cfg.train_dir) if cfg.train_dir else reports_dir() / 'runs' / f'{Path(cfg.dataset).name}-{BACKBONES.canonical(cfg.backbone)}-{time.strftime("%Y%m%d-%H%M%S")}'
-    if not resume and any((path / f).exists() for f in ('config.json', 'last.pt')):
+def _run_dir(cfg, ds):
+    "The run directory: train_dir, or reports/runs/<dataset>-<backbone>-<time>."
+    if cfg.train_dir: return Path(cfg.train_dir)
+    return reports_dir() / 'runs' / f'{ds.name}-{BACKBONES.canonical(cfg.backbone)}-{time.strftime("%Y%m%d-%H%M%S")}'
+
+def _claim(path, resume):
+    "Check the run directory `path`, which this process holds: a new run needs it new or empty, a resume needs a run there."
+    remove_stale(path)                                             # what writers killed mid-write left
+    entries = sorted(p.name for p in path.iterdir() if p.name != LOCK_FILE)
+    if resume:
+        if 'config.json' not in entries: raise ConfigError(f'nothing to resume: {path} holds no run (no config.json)')
+    elif 'config.json' in entries or 'last.pt' in entries:
         raise ConfigError(f'{path} already holds a run: pass --resume to continue it, or choose another train_dir')
-    path.mkdir(parents=True, exist_ok=True)
-    for stale in path.glob('.*.tmp'): stale.unlink()  # left by a writer killed mid-write
-    return path
+    elif entries:
+        raise ConfigError(f'{path} is not empty but holds no run ({", ".join(entries[:3])}{", …" if len(entries) > 3 else ""}): '
+                          'a new run needs a new or empty train_dir')
+
+def _discard(path, created):
+    "Remove what a run interrupted before its first checkpoint wrote: its folder if it made it, else the folder's content."
+    if created: shutil.rmtree(path, ignore_errors=True)
+    else:
+        for p in path.iterdir():
+            if p.name == LOCK_FILE: continue
+            if p.is_dir() and not p.is_symlink(): shutil.rmtree(p, ignore_errors=True)
+            else: p.unlink(missing_ok=True)
+
+def _where(state):
+    "Where a checkpoint's state holds a run, in words."
+    return f"after epoch {state['epoch']}" if not state['step'] else f"at step {state['step']} of epoch {state['epoch'] + 1}"
+
+def _stopped(e, run_dir, created, resume, saved):
+    "What a run stopped by `e` (an interrupt, or the machine's error) kept, in words; before its first checkpoint it keeps nothing."
+    if 'state' in saved: return f'{run_dir / "last.pt"} holds the run {_where(saved["state"])}: continue it with the same command and --resume'
+    if resume: return f'{run_dir} has no checkpoint yet: run the same command, with --resume, again'
+    _discard(run_dir, created)
+    return f'it had written no checkpoint, so {run_dir} was {"removed" if created else "emptied"}: run the same command again'
 
 def _inference(cfg, ds, device):
     "The original's --inference_only: evaluate a checkpoint on validation and test and print the metrics."
@@ -576,7 +718,7 @@ def _inference(cfg, ds, device):
               + f"  ({result.metrics['users']} users)", flush=True)
     return results
 
-def _train(values, origin, resume=False):
+def _train(values, origin, resume=False, allow_other_dataset=False):
     rank, world_size, local_rank = _dist_env()
     if resume: values = resume_settings(values, origin)
     cfg = check_config(values, origin)
@@ -587,12 +729,28 @@ def _train(values, origin, resume=False):
     if own_group: dist.init_process_group('nccl' if device.type == 'cuda' else 'gloo', timeout=datetime.timedelta(hours=2))
     try:
         if cfg.inference_only: return _inference(cfg, ds, device) if rank == 0 else None
-        if rank == 0:
-            try: run_dir = _prepare_run_dir(cfg, resume)
-            except ConfigError as e: run_dir = e
-        run_dir = _broadcast(run_dir if rank == 0 else None, world_size)
-        if isinstance(run_dir, Exception): raise run_dir
-        return _fit(cfg, ds, run_dir, rank, world_size, device)
+        check_data(cfg, ds, device)
+        with contextlib.ExitStack() as hold:
+            run_dir, created = None, False
+            if rank == 0:
+                try:
+                    run_dir = _run_dir(cfg, ds)
+                    created = not run_dir.exists()
+                    if not created and not run_dir.is_dir(): raise ConfigError(f'train_dir {run_dir} is a file, not a folder for a run')
+                    hold.enter_context(locked(run_dir))
+                    _claim(run_dir, resume)
+                    if resume: resume_checks(Run(run_dir).info, cfg, ds, device, allow_other_dataset)
+                except (InputError, OSError) as e: run_dir = e
+            run_dir = _broadcast(run_dir if rank == 0 else None, world_size)
+            if isinstance(run_dir, Exception): raise run_dir
+            saved = {}
+            try: return _fit(cfg, ds, run_dir, rank, world_size, device, saved)
+            except (KeyboardInterrupt, OSError) as e:
+                if rank != 0: raise
+                note = _stopped(e, run_dir, created, resume, saved)
+                if isinstance(e, KeyboardInterrupt): raise KeyboardInterrupt(note) from None
+                e.run_note = note
+                raise
     finally:
         if own_group: dist.destroy_process_group()
 
@@ -608,13 +766,14 @@ def _settings_of(config, source):
         return values, origin
     return read_config_file(config)
 
-def train(config=None, *, resume=False, **settings):
+def train(config=None, *, resume=False, allow_other_dataset=False, **settings):
     """Train a model; returns its `Run` (config.json, metrics.jsonl, best.pt, last.pt, results.json, eval/).
     `config`: a dict, a `TrainConfig` or a YAML/JSON file of settings; keyword settings override it.
-    `resume=True` continues the run in `train_dir` from its last.pt, with the run's own settings."""
+    `resume=True` continues the run in `train_dir` from its last.pt, with the run's own settings, on the data it trained
+    on (`allow_other_dataset=True`: on whatever the dataset holds now)."""
     values, origin = _settings_of(config, 'config')
     more, more_origin = _settings_of(settings, 'keyword')
-    return _train(values | more, origin | more_origin, resume)
+    return _train(values | more, origin | more_origin, resume, allow_other_dataset)
 
 # %% ../nbs/04_train.ipynb #1a66e888
 def _bool_flag(text):
@@ -626,6 +785,8 @@ def train_arguments(parser):
     "Arguments of `recmamba train`."
     parser.add_argument('--config', help='YAML or JSON file of settings; flags override it')
     parser.add_argument('--resume', action='store_true', help='continue --train_dir from its last.pt')
+    parser.add_argument('--allow-other-dataset', '--allow_other_dataset', action='store_true',
+                        help="--resume: continue on the dataset's present content, though it differs from what the run trained on")
     for f in fields(TrainConfig):
         meta = f.metadata
         extra = dict(nargs='?', const=True, type=_bool_flag, metavar='true|false') if meta['kind'] is bool else dict(type=meta['kind'])
@@ -643,16 +804,12 @@ def settings_from_args(args):
     return values | flags, origin | flag_origin
 
 def train_main(args):
-    "Run `recmamba train`; returns the exit code."
+    "Run `recmamba train`; returns the exit code (2: bad settings or input, 1: a failure while training, 130: interrupted)."
     speak = _dist_env()[0] == 0
-    try: _train(*settings_from_args(args), resume=args.resume)
-    except (ConfigError, DataError) as e:
-        if speak: print(f'recmamba train: error: {e}', file=sys.stderr)
-        return 2
-    except NonFiniteLossError as e:
-        if speak: print(f'recmamba train: {e}', file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        if speak: print('recmamba train: interrupted; continue the run with the same command and --resume', file=sys.stderr)
-        return 130
+    say = lambda text: print(f'recmamba train: {text}', file=sys.stderr) if speak else None
+    try: _train(*settings_from_args(args), resume=args.resume, allow_other_dataset=args.allow_other_dataset)
+    except InputError as e: say(f'error: {e}'); return 2
+    except NonFiniteLossError as e: say(str(e)); return 1
+    except OSError as e: say(f'error: {os_error_message(e)}' + (f'; {e.run_note}' if getattr(e, 'run_note', None) else '')); return 1
+    except KeyboardInterrupt as e: say('interrupted' + (f'; {e}' if str(e) else '')); return 130
     return 0
