@@ -16,7 +16,7 @@ from .models import BACKBONES, build_model
 from .synthetic import SESSION_DEFAULTS, session_probabilities, session_tables
 
 # %% auto #0
-__all__ = ['SPLITS', 'MODES', 'CUTOFFS', 'METRICS', 'BASELINES', 'GENERAL_BASELINES', 'segment_indices', 'split_inputs',
+__all__ = ['EVAL_SPLITS', 'MODES', 'CUTOFFS', 'METRICS', 'BASELINES', 'GENERAL_BASELINES', 'segment_indices', 'split_inputs',
            'sample_negatives', 'dataset_hash', 'dataset_fingerprint', 'candidates', 'candidates_digest',
            'metric_values', 'metrics_from_ranks', 'Popularity', 'Repeat', 'Random', 'Oracle', 'baseline',
            'scorer_maxlen', 'EvalResult', 'evaluate', 'compare', 'load_model', 'eval_filename', 'eval_arguments',
@@ -29,11 +29,11 @@ def segment_indices(starts, lengths):
     return np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum(), dtype=np.int64)
 
 # %% ../nbs/03_evaluate.ipynb #a47ffb19
-SPLITS = ('valid', 'test')
+EVAL_SPLITS = ('valid', 'test')   # the held-out splits (the dataset's SPLITS add 'train')
 
 def split_inputs(ds, split):
     "The users with a hold-out, the length of each one's input (a prefix of its history) and its target."
-    if split not in SPLITS: raise ValueError(f'split must be one of {SPLITS}, got {split!r}')
+    if split not in EVAL_SPLITS: raise ValueError(f'split must be one of {EVAL_SPLITS}, got {split!r}')
     users = np.asarray(ds.eval_users, np.int64)
     targets = (ds.valid_targets if split == 'valid' else ds.test_targets)[users].astype(np.int64)
     return users, ds.train_lengths[users] + (split == 'test'), targets
@@ -418,7 +418,7 @@ def eval_arguments(parser):
     parser.add_argument('--allow-other-dataset', '--allow_other_dataset', action='store_true',
                         help='--run: evaluate on other data than the run trained on (another dataset, or its own prepared again)')
     parser.add_argument('--checkpoint', choices=('best', 'last'), default='best', help='which checkpoint of --run')
-    parser.add_argument('--split', choices=SPLITS, default='test')
+    parser.add_argument('--split', choices=EVAL_SPLITS, default='test')
     parser.add_argument('--mode', choices=MODES, help="candidates (default: the run's eval_mode, else sampled)")
     parser.add_argument('--neg_samples', '--eval_neg_sample', type=int, help="negatives per user (default: the run's, else 1000)")
     parser.add_argument('--seed', type=int, help="candidate seed (default: the run's eval_seed, else 0)")

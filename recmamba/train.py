@@ -16,7 +16,7 @@ from .core import (LOCK_FILE, CheckpointError, ConfigError, DataError, InputErro
                            check_settings, load_checkpoint, locked, os_error_message, remove_stale, resolve_device, save_checkpoint)
 from .data import load, reports_dir
 from .models import BACKBONES, build_model
-from .evaluate import MODES, SPLITS, evaluate, load_model, metric_values, sample_negatives
+from .evaluate import EVAL_SPLITS, MODES, evaluate, load_model, metric_values, sample_negatives
 
 # %% auto #0
 __all__ = ['WINDOW_SCHEMES', 'MODEL_SETTINGS', 'RESUMABLE', 'ALIASES', 'TrainConfig', 'typed_settings', 'check_config',
@@ -592,7 +592,7 @@ def _finish(cfg, ds, run_dir, model, device, state, stopped):
     model.load_state_dict(best['model'])
     results = dict(best_epoch=best['state']['epoch'], epochs=state['epoch'], stopped=stopped, val_metric=cfg.val_metric,
                    train_seconds=sum(row['train_seconds'] for row in Run(run_dir).metrics))
-    for split in SPLITS:
+    for split in EVAL_SPLITS:
         result = evaluate(model, ds, split, cfg.eval_mode, cfg.neg_samples, cfg.eval_seed, cfg.exclude_history, cfg.eval_batch_size)
         result.checkpoint = 'best'
         result.save(run_dir / 'eval' / result.filename)
@@ -712,7 +712,7 @@ def _stopped(e, run_dir, created, resume, saved):
 def _inference(cfg, ds, device):
     "The original's --inference_only: evaluate a checkpoint on validation and test and print the metrics."
     model, results = load_model(cfg.state_dict_path, device=device), {}
-    for split in SPLITS:
+    for split in EVAL_SPLITS:
         results[split] = result = evaluate(model, ds, split, cfg.eval_mode, cfg.neg_samples, cfg.eval_seed, cfg.exclude_history, cfg.eval_batch_size)
         print(f'{split}: ' + '  '.join(f'{k} {result.metrics[k]:.4f}' for k in ('HR@5', 'NDCG@5', 'HR@10', 'NDCG@10', 'HR@20', 'NDCG@20'))
               + f"  ({result.metrics['users']} users)", flush=True)
