@@ -296,13 +296,12 @@ PRESETS = {
                     'data of the sessions process (256 users, 1,200 items, histories of 1,000 items on average and up to 4,096, '
                     'whose oracle gains from every longer window) at maxlen 128, 512 and 2,048; three seeds. Every training '
                     'target of every history is trained on at every length (windows=all; batches of about 8,192 positions), '
-                    'with a softmax over all items, each backbone at the learning rate of its equal-budget search, until '
+                    'with a softmax over all items, every backbone at lr 0.005 (from pilots; no equal-budget search yet), until '
                     'validation NDCG@10 has not improved for 3 epochs; against pop, repeat, random and, on the synthetic data, '
                     "the oracle; 1,000 sampled negatives and full ranking, the user's history included; then the efficiency benchmark.",
         backbones=['sasrec', 'linrec', 'mamba'], baselines=list(GENERAL_BASELINES), seeds=[0, 1, 2],
-        params=dict(device='auto', epochs=30, eval_mode='sampled', neg_samples=1000, loss='ce', hidden_units=64,
+        params=dict(device='auto', epochs=30, eval_mode='sampled', neg_samples=1000, loss='ce', hidden_units=64, lr=0.005,
                     settings=dict(num_blocks=1, patience=3, windows='all')),
-        backbone_params=dict(sasrec=dict(lr=0.005), linrec=dict(lr=0.005), mamba=dict(lr=0.005)),
         grids=[dict(datasets=['ml-100k'], maxlens=[200], params=dict(batch_size=40, settings=dict(dropout_rate=0.2))),
                dict(datasets=['synth-lifelong'], maxlens=[128], baselines=_LIFELONG, params=dict(batch_size=64, settings=dict(dropout_rate=0.0))),
                dict(datasets=['synth-lifelong'], maxlens=[512], baselines=_LIFELONG, params=dict(batch_size=16, settings=dict(dropout_rate=0.0))),
