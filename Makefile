@@ -7,9 +7,11 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 # CPU wheel by default (it lies on this machine's disk); on a GPU machine: make run TORCH=torch
 TORCH ?= torch==2.13.0
-# The study `make run` runs: default (ML-1M and synthetic lifelong data on a CPU, ~15 min), full (the Rec-Mamba study
+# The study `make run` runs: default (ML-100k and synthetic lifelong data on a CPU, ~20 min), full (the Rec-Mamba study
 # at full length: KuaiRand and LFM-1b from data/raw/, three seeds; for GPUs) or smoke (one minute). See `recmamba sweep --help`.
 STUDY ?= default
+# Runs at a time, each with its share of the cores: on a 2-core CPU two one-thread runs train faster than one on both
+JOBS ?= 2
 # More `recmamba sweep` flags, e.g. SWEEP_ARGS="--seeds 0 1 2 -p epochs=10"
 SWEEP_ARGS ?=
 # More `jupyter lab` flags, e.g. LAB_ARGS="--no-browser --port 8890"
@@ -70,7 +72,7 @@ lab: hooks
 # The main job: prepares the datasets, runs the study's sweep (nbs/run.ipynb per run, resumable), its efficiency
 # benchmark, and writes reports/$(STUDY)/index.html, printing its path and the results table.
 run: $(VENV)/.installed $(VENV)/.kernels
-	$(VENV)/bin/recmamba sweep --preset $(STUDY) $(SWEEP_ARGS)
+	$(VENV)/bin/recmamba sweep --preset $(STUDY) --jobs $(JOBS) $(SWEEP_ARGS)
 
 test: $(VENV)/.installed-dev $(VENV)/.kernels
 	$(PY) .ci/nbtest.py

@@ -27,8 +27,9 @@ DATASETS = {  # name: arguments of `recmamba prepare` that make data/<name>
     'ml-1m': ['ml-1m'],
     'ml-100k': ['ml-100k'],
     'synthetic-tiny': ['synthetic', '--process', 'sessions', '--users', '64', '--items', '300', '--mean-len', '40', '--max-len', '120', '--seed', '0'],
-    'synth-lifelong': ['synthetic', '--process', 'sessions', '--users', '256', '--items', '1200', '--mean-len', '1000', '--max-len', '4096',
-                       '--topics-per-user', '6', '--favourites', '16', '--seed', '0'],
+    'synth-lifelong': ['synthetic', '--process', 'sessions', '--users', '256', '--items', '1200', '--mean-len', '600', '--max-len', '4096',
+                       '--topic-size', '50', '--topics-per-user', '12', '--favourites', '4', '--p-favourite', '0.5', '--session-len', '4',
+                       '--pop-alpha', '0.2', '--seed', '0'],
     'synth-10k': ['synthetic', '--process', 'sessions', '--users', '4000', '--items', '20000', '--mean-len', '3000', '--max-len', '10000', '--seed', '0'],
     'kuairand': ['kuairand', '--interactions', 'all'],   # every impression, as Rec-Mamba
     'lfm1b-track': ['lfm1b', '--granularity', 'track'],
@@ -292,20 +293,20 @@ GRID_PARAMS = ('dataset', 'backbone', 'maxlen', 'seed', 'out_dir')   # set by th
 _LIFELONG = [*GENERAL_BASELINES, 'oracle']
 PRESETS = {
     'default': dict(
-        description='The main job, on a 2-core CPU in about 20 minutes: MovieLens-100k (maxlen 200) and the synthetic lifelong '
-                    'data of the sessions process (256 users, 1,200 items, histories of 1,000 items on average and up to 4,096, '
-                    'whose oracle gains from every longer window) at maxlen 128, 512 and 2,048; three seeds. Every training '
-                    'target of every history is trained on at every length (windows=all; batches of about 8,192 positions), '
-                    'with a softmax over all items, every backbone at lr 0.005 (from pilots; no equal-budget search yet), until '
-                    'validation NDCG@10 has not improved for 3 epochs; against pop, repeat, random and, on the synthetic data, '
+        description='The main job, on a 2-core CPU in about 20 minutes with --jobs 2 (as `make run`): MovieLens-100k (maxlen 200) and '
+                    'the synthetic lifelong data of the sessions process (256 users, 1,200 items, histories of 600 items on average and '
+                    'up to 4,096, whose oracle gains from every longer window) at maxlen 32, 128 and 512; three seeds. Every training '
+                    'target of every history is trained on at every length (windows=all; batches of about 8,192 positions), with a '
+                    'softmax over all items, at the learning rate each backbone won in an equal-budget validation search (nbs/06_sweep), '
+                    'until validation NDCG@10 has not improved for 3 epochs; against pop, repeat, random and, on the synthetic data, '
                     "the oracle; 1,000 sampled negatives and full ranking, the user's history included; then the efficiency benchmark.",
         backbones=['sasrec', 'linrec', 'mamba'], baselines=list(GENERAL_BASELINES), seeds=[0, 1, 2],
         params=dict(device='auto', epochs=30, eval_mode='sampled', neg_samples=1000, loss='ce', hidden_units=64, lr=0.005,
                     settings=dict(num_blocks=1, patience=3, windows='all')),
+        backbone_params=dict(mamba=dict(lr=0.01, settings=dict(layer='residual', use_pos_emb=False))),
         grids=[dict(datasets=['ml-100k'], maxlens=[200], params=dict(batch_size=40, settings=dict(dropout_rate=0.2))),
-               dict(datasets=['synth-lifelong'], maxlens=[128], baselines=_LIFELONG, params=dict(batch_size=64, settings=dict(dropout_rate=0.0))),
-               dict(datasets=['synth-lifelong'], maxlens=[512], baselines=_LIFELONG, params=dict(batch_size=16, settings=dict(dropout_rate=0.0))),
-               dict(datasets=['synth-lifelong'], maxlens=[2048], baselines=_LIFELONG, params=dict(batch_size=4, settings=dict(dropout_rate=0.0)))],
+               dict(datasets=['synth-lifelong'], maxlens=[32, 128, 512], baselines=_LIFELONG,
+                    params=dict(settings=dict(batch_positions=8192, dropout_rate=0.0)))],
         bench=['--lengths', '256', '512', '1024', '2048', '--backbones', 'sasrec', 'sasrec-naive', 'linrec', 'mamba',
                '--scans', '--repeats', '3', '--warmup', '1']),  # --scans with no value: the models only
     'full': dict(
@@ -416,6 +417,23 @@ def _split_params(params, known, where):
                                'and any `recmamba train` setting')
     return direct, settings
 
+def _chosen_grids(spec, datasets):
+    """(label, grid) pairs of the grids `--datasets` chooses: a grid that names its datasets runs those of them the flag names
+    (so each dataset keeps its own settings), a grid that does not runs the flag's other datasets; without such a grid they
+    run with the specification's shared settings."""
+    grids = spec.get('grids') or [{}]
+    labelled = [(f'grid {g + 1}' if spec.get('grids') else 'sweep', grid) for g, grid in enumerate(grids)]
+    if datasets is None: return labelled
+    wanted = _as_list(datasets, 'datasets')
+    named = {d for grid in grids for d in _as_list(grid.get('datasets'), 'datasets')}
+    others = [d for d in wanted if d not in named]
+    chosen = []
+    for label, grid in labelled:
+        mine = [d for d in _as_list(grid.get('datasets'), 'datasets') if d in wanted] if grid.get('datasets') is not None else others
+        if mine: chosen.append((label, grid | dict(datasets=mine)))
+    if others and all(grid.get('datasets') is not None for grid in grids): chosen.append(('datasets no grid names', dict(datasets=others)))
+    return chosen
+
 def plan_sweep(spec, overrides=None, notebook_params=None):
     "The runs of a specification (dict) with flag `overrides` applied: dicts with run id, kind, notebook parameters and resolved settings."
     overrides, known = dict(overrides or {}), notebook_params or notebook_parameters()
@@ -429,8 +447,7 @@ def plan_sweep(spec, overrides=None, notebook_params=None):
     for model in per_model:
         if model_name(model) != model: raise SweepError(f'backbone_params: use the canonical name {model_name(model)!r}, not {model!r}')
     runs, seen = [], {}
-    for g, grid in enumerate(spec.get('grids') or [{}]):
-        where = f'grid {g + 1}' if spec.get('grids') else 'sweep'
+    for where, grid in _chosen_grids(spec, overrides.pop('datasets', None)):
         merged = {k: spec.get(k) for k in GRID_KEYS} | {k: v for k, v in grid.items() if k != 'params'}
         merged |= {k: v for k, v in overrides.items() if v is not None}
         for key in ('datasets', 'maxlens', 'seeds'):
@@ -581,15 +598,16 @@ def _passing_interrupts_on():
         signal.signal(signal.SIGINT, previous)
         _kernels.clear()
 
-def _execute(entry, directory, kernel, verbose):
-    "Run one planned run: a baseline in this process, a backbone by executing the notebook in a fresh kernel."
+def _execute(entry, directory, kernel, verbose, interrupted=None):
+    """Run one planned run: a baseline in this process, a backbone by executing the notebook in a fresh kernel.
+    `interrupted`: the interrupts list of an enclosing `_passing_interrupts_on` (parallel runs); by default the run has its own."""
     out = Path(directory) / 'runs' / entry['run']
     params = entry['params'] | dict(out_dir=str(out), dataset=dataset_arg(entry['params']['dataset']))
     if entry['kind'] == 'baseline':
         run_experiment(**params, log=lambda *a: None)
         return
     import papermill as pm
-    with _passing_interrupts_on() as interrupted:
+    with contextlib.nullcontext(interrupted) if interrupted is not None else _passing_interrupts_on() as interrupted:
         try:
             pm.execute_notebook(str(notebook_path()), str(Path(directory) / entry['notebook']), parameters=params, kernel_name=kernel,
                                 cwd=str(project_root()), progress_bar=False, log_output=verbose, request_save_on_cell_execute=True,
@@ -602,6 +620,40 @@ def _execute(entry, directory, kernel, verbose):
     if interrupted: raise KeyboardInterrupt
     if not (out / EXPERIMENT_FILE).exists(): raise RuntimeError(f'the notebook finished without writing {out / EXPERIMENT_FILE}')
 
+@contextlib.contextmanager
+def _threads_per_run(jobs):
+    "While `jobs` runs share this machine, each kernel started gets its share of the cores (unless OMP_NUM_THREADS is set already)."
+    if jobs == 1 or 'OMP_NUM_THREADS' in os.environ: yield; return
+    os.environ['OMP_NUM_THREADS'] = str(max(1, (os.cpu_count() or 1) // jobs))
+    try: yield
+    finally: os.environ.pop('OMP_NUM_THREADS', None)
+
+def _parallel(records, jobs, execute, finished, running):
+    """Run `execute(record, interrupted)` for every record, `jobs` at a time in threads (each notebook runs in its own kernel
+    process), and `finished(record, started, error)` here as each ends; `running` holds the runs under way. A Ctrl-C interrupts
+    every running kernel, as in a single run, and starts no more runs; a second one stops them at once."""
+    import concurrent.futures as cf
+    pending, futures = list(records), {}
+    with _threads_per_run(jobs), _passing_interrupts_on() as interrupted, cf.ThreadPoolExecutor(jobs) as pool:
+        try:
+            while pending or futures:
+                while pending and len(futures) < jobs and not interrupted:
+                    record = pending.pop(0)
+                    running[record['run']] = record
+                    futures[pool.submit(execute, record, interrupted)] = record, time.time()
+                if not futures: break
+                done, _ = cf.wait(futures, return_when=cf.FIRST_COMPLETED)
+                for future in done:
+                    record, started = futures.pop(future)
+                    if isinstance(future.exception(), KeyboardInterrupt): continue     # stays running: recorded as interrupted
+                    del running[record['run']]
+                    finished(record, started, future.exception())
+        except KeyboardInterrupt:
+            for km in _kernels:
+                with contextlib.suppress(OSError, AttributeError, TypeError): os.killpg(km.provisioner.pgid, signal.SIGTERM)
+            raise
+    if interrupted: raise KeyboardInterrupt
+
 def _conflicts(directory, plan, datasets):
     "Finished runs whose recorded settings or dataset differ from the plan's."
     problems = []
@@ -613,8 +665,10 @@ def _conflicts(directory, plan, datasets):
             if diff: problems.append(f'{entry["run"]}: ' + ', '.join(f'{k} was {a!r}, now {b!r}' for k, (a, b) in diff.items()))
     return problems
 
-def sweep(name, spec, overrides=None, kernel=None, verbose=False, bench=True, log=print):
-    "Run (or resume) sweep `name` of specification `spec` into reports/<name>/ (which it holds: one sweep per folder); returns the summary."
+def sweep(name, spec, overrides=None, kernel=None, verbose=False, bench=True, log=print, jobs=1):
+    """Run (or resume) sweep `name` of specification `spec` into reports/<name>/ (which it holds: one sweep per folder), `jobs` runs
+    at a time; returns the summary."""
+    if not (_is_int(jobs) and jobs >= 1): raise SweepError(f'jobs must be a positive integer, got {jobs!r}')
     directory = sweep_dir(name)
     plan = plan_sweep(spec, overrides)
     datasets = {}
@@ -631,9 +685,9 @@ def sweep(name, spec, overrides=None, kernel=None, verbose=False, bench=True, lo
         raise SweepError(f'{directory} holds finished runs made with other settings or data (use another --name, or delete those runs):\n  '
                          + '\n  '.join(problems))
     kernel = kernel or (notebook_kernel() if any(e['kind'] == 'model' for e in plan) else None)
-    with locked(directory): return _sweep(name, directory, spec, overrides, plan, datasets, kernel, verbose, bench, log)
+    with locked(directory): return _sweep(name, directory, spec, overrides, plan, datasets, kernel, verbose, bench, log, jobs)
 
-def _sweep(name, directory, spec, overrides, plan, datasets, kernel, verbose, bench, log):
+def _sweep(name, directory, spec, overrides, plan, datasets, kernel, verbose, bench, log, jobs):
     "The runs of `sweep`, in `directory`, which this process holds."
     from tqdm.auto import tqdm
     for ds in datasets.values(): save_dataset_stats(directory, ds)
@@ -646,36 +700,49 @@ def _sweep(name, directory, spec, overrides, plan, datasets, kernel, verbose, be
         state['runs'][entry['run']].setdefault('status', 'pending')
     _atomic_json(directory / 'sweep.json', state)
     (directory / 'runs').mkdir(exist_ok=True)
-    counts, record = dict(done=0, skipped=0, failed=0), None
+    counts = dict(done=0, skipped=0, failed=0)
     bar = tqdm(plan, desc=f'sweep {name}', unit='run', dynamic_ncols=True)
-    try:
-        for entry in bar:
-            record = state['runs'][entry['run']]
-            bar.set_postfix_str(entry['run'])
-            if _finished(directory, entry['run'], record):
-                counts['skipped'] += 1
-                continue
-            started = time.time()
-            try:
-                _execute(record, directory, kernel, verbose)
-                exp = Experiment(directory / 'runs' / entry['run'])
-                record.update(status='done', error=None, seconds=time.time() - started)
-                counts['done'] += 1
-                bar.write(f'done    {entry["run"]:40s} {time.time() - started:7.1f} s  ' + '  '.join(
-                    f'{m} NDCG@10 {exp.test(m)["NDCG@10"]:.4f}' for m in exp.modes))
-            except Exception as e:
-                record.update(status='failed', error=_error_text(e), seconds=time.time() - started)
-                counts['failed'] += 1
-                bar.write(f'FAILED  {entry["run"]:40s} {record["error"]}' + (f'  (see {directory / record["notebook"]})' if record['notebook'] else ''))
-            finally:
-                _atomic_json(directory / 'sweep.json', state)
-    except KeyboardInterrupt:
-        if record is None: raise KeyboardInterrupt('no run had started') from None
-        record.update(status='interrupted', error='interrupted by the user')
+    todo = []
+    for entry in plan:
+        if _finished(directory, entry['run'], state['runs'][entry['run']]): counts['skipped'] += 1; bar.update()
+        else: todo.append(state['runs'][entry['run']])
+    def finished(record, started, error):
+        "Record how a run ended (in this thread only: the state is not shared)."
+        if error is None:
+            exp = Experiment(directory / 'runs' / record['run'])
+            record.update(status='done', error=None, seconds=time.time() - started)
+            counts['done'] += 1
+            bar.write(f'done    {record["run"]:40s} {record["seconds"]:7.1f} s  ' + '  '.join(
+                f'{m} NDCG@10 {exp.test(m)["NDCG@10"]:.4f}' for m in exp.modes))
+        else:
+            record.update(status='failed', error=_error_text(error), seconds=time.time() - started)
+            counts['failed'] += 1
+            bar.write(f'FAILED  {record["run"]:40s} {record["error"]}' + (f'  (see {directory / record["notebook"]})' if record['notebook'] else ''))
+        _atomic_json(directory / 'sweep.json', state)
+        bar.update()
+    running = {}
+    def stopped(records):
+        for record in records: record.update(status='interrupted', error='interrupted by the user')
         _atomic_json(directory / 'sweep.json', state)
         bar.close()
-        raise KeyboardInterrupt(f'run {record["run"]} was interrupted ({counts["done"] + counts["skipped"]} of {len(plan)} runs done): '
-                                'run the same command again to resume the sweep') from None
+        what = f'{"run" if len(records) == 1 else "runs"} {", ".join(r["run"] for r in records)} interrupted' if records else 'stopped between runs'
+        raise KeyboardInterrupt(f'{what} ({counts["done"] + counts["skipped"]} of {len(plan)} runs done): run the same command again to '
+                                'resume the sweep') from None
+    try:
+        if jobs == 1:
+            for record in todo:
+                running = {None: record}
+                bar.set_postfix_str(record['run'])
+                started = time.time()
+                try: _execute(record, directory, kernel, verbose)
+                except KeyboardInterrupt: raise
+                except Exception as e: finished(record, started, e)
+                else: finished(record, started, None)
+        else:
+            _parallel(todo, jobs, lambda record, interrupted: _execute(record, directory, kernel, verbose, interrupted), finished, running)
+    except KeyboardInterrupt:
+        if not running and not counts['done'] + counts['failed']: raise KeyboardInterrupt('no run had started') from None
+        stopped(list(running.values()))
     bar.close()
     if bench and spec.get('bench'):
         device = plan[-1]['params'].get('device', 'cpu')
@@ -714,6 +781,8 @@ def sweep_arguments(parser):
     parser.add_argument('--no-report', action='store_true', help='do not build reports/NAME/index.html afterwards')
     parser.add_argument('--kernel', help='Jupyter kernel for the notebook runs (default: one running this interpreter)')
     parser.add_argument('--verbose', action='store_true', help="stream the notebooks' output")
+    parser.add_argument('--jobs', type=int, default=1, metavar='N', help='runs at a time, each with its share of the CPU cores '
+                        '(default 1; on a CPU, one run per core trains faster than one run on every core)')
 
 def spec_from_args(args):
     "(name, specification, overrides) of parsed `recmamba sweep` arguments."
@@ -733,7 +802,7 @@ def sweep_main(args):
         if args.dry_run:
             for entry in plan_sweep(spec, overrides): print(entry['run'], json.dumps(entry['settings'], default=str))
             return 0
-        frame = sweep(name, spec, overrides, kernel=args.kernel, verbose=args.verbose, bench=not args.no_bench)
+        frame = sweep(name, spec, overrides, kernel=args.kernel, verbose=args.verbose, bench=not args.no_bench, jobs=args.jobs)
     except (SweepError, InputError, ValueError) as e:
         print(f'recmamba sweep: error: {e}', file=sys.stderr)
         return 2

@@ -6,7 +6,7 @@
 from __future__ import annotations
 import argparse, contextlib, dataclasses, datetime, importlib.metadata, importlib.util, json, math, os, platform, random, resource
 import shutil, subprocess, sys, time
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
@@ -57,6 +57,8 @@ class TrainConfig:
                             "last (each user's most recent window only, as the original)", choices=WINDOW_SCHEMES)
     window_stride: int = _setting(None, 'windows=all: steps between consecutive windows of a user (default maxlen // 2)', int)
     batch_size: int = _setting(128, 'windows per step (over all processes)')
+    batch_positions: int = _setting(None, 'in place of batch_size: windows per step = batch_positions // maxlen (at least 1), '
+                                    'so that every maxlen trains on about as many positions per step', int)
     lr: float = _setting(0.001, 'Adam learning rate (betas 0.9, 0.98)')
     schedule: str = _setting('constant', 'learning-rate schedule after the warm-up', choices=('constant', 'cosine'))
     warmup_steps: int = _setting(0, 'steps of linear learning-rate warm-up')
@@ -145,6 +147,11 @@ def check_config(settings, origin=None):
         need(getattr(cfg, key) >= 1, f'{key} must be at least 1, got {getattr(cfg, key)}', key)
     for key in ('patience', 'warmup_steps', 'num_workers', 'checkpoint_every', 'clip_grad_norm', 'l2_emb', 'seed', 'eval_seed'):
         need(getattr(cfg, key) >= 0, f'{key} must not be negative, got {getattr(cfg, key)}', key)
+    per_step = max(1, (cfg.batch_positions or 0) // cfg.maxlen) if cfg.maxlen >= 1 else None
+    need(cfg.batch_positions is None or cfg.batch_positions >= 1, f'batch_positions must be at least 1, got {cfg.batch_positions}', 'batch_positions')
+    need(cfg.batch_positions is None or values.get('batch_size') in (None, per_step),   # a run's stored settings hold both
+         f'batch_size {values.get("batch_size")} and batch_positions {cfg.batch_positions} // maxlen {cfg.maxlen} = {per_step} '
+         'disagree: give one of them', 'batch_size', 'batch_positions')
     need(cfg.lr > 0 and math.isfinite(cfg.lr), f'lr must be a positive number, got {cfg.lr}', 'lr')
     need(cfg.backbone in BACKBONES, f"unknown backbone {cfg.backbone!r}: use sasrec (sas), linrec or mamba", 'backbone')
     try: metric_values([0], cfg.val_metric)
@@ -170,6 +177,7 @@ def check_config(settings, origin=None):
         need(cfg.precision != 'bf16' or device.type == 'cuda', 'precision bf16 is for CUDA (autocast); on CPU training runs in fp32', 'precision', 'device')
     except ValueError as e: problems.append(f'{e}{where("device")}')
     if problems: raise ConfigError('; '.join(problems))
+    if cfg.batch_positions is not None: cfg = replace(cfg, batch_size=per_step)
     return cfg
 
 # %% ../nbs/04_train.ipynb #ccc4dfc4
