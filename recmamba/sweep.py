@@ -301,7 +301,7 @@ PRESETS = {
                     'the sessions process (384 users, 1,200 items, histories of 300 items on average and up to 2,048, whose oracle '
                     'gains from every longer window) at maxlen 16, 64 and 256; three seeds. Every training target of every history '
                     'is trained on at every length (windows=all; batches of about 8,192 positions), with a softmax over all items, '
-                    'at the learning rate each backbone won in an equal-budget validation search (nbs/06_sweep), until validation '
+                    'at the learning rate each backbone won in an equal-budget validation search (nbs/06_sweep; on 512 users), until validation '
                     "NDCG@10 has not improved for 3 epochs; against pop, repeat, random and the oracle; 1,000 sampled negatives and "
                     "full ranking, the user's history included; then the efficiency benchmark.",
         datasets=['synth-lifelong'], maxlens=[16, 64, 256], backbones=['sasrec', 'linrec', 'mamba'], baselines=_LIFELONG, seeds=[0, 1, 2],
