@@ -291,10 +291,11 @@ GRID_KEYS = ('datasets', 'backbones', 'baselines', 'maxlens', 'seeds', 'params')
 GRID_PARAMS = ('dataset', 'backbone', 'maxlen', 'seed', 'out_dir')   # set by the grid itself, never through params
 
 _LIFELONG = [*GENERAL_BASELINES, 'oracle']
-# The default study's models on a CPU, and each backbone's learning rate from the validation search in this notebook
+# The default study's models and training on a CPU; per backbone, the learning rate from the validation search in this
+# notebook and mamba's block (a pilot's and the ML-1M study's choice)
 _SMALL_CPU = dict(device='auto', epochs=30, eval_mode='sampled', neg_samples=1000, loss='ce', hidden_units=64, lr=0.005,
                   settings=dict(num_blocks=1, patience=3, windows='all', batch_positions=8192, dropout_rate=0.0))
-_SEARCHED = dict(mamba=dict(lr=0.01, settings=dict(layer='residual', use_pos_emb=False)))
+_BACKBONE_SETTINGS = dict(mamba=dict(lr=0.01, settings=dict(layer='residual', use_pos_emb=False)))
 PRESETS = {
     'default': dict(
         description='The main job, on a 2-core CPU in about 20 minutes with --jobs 2 (as `make run`): the synthetic lifelong data of '
@@ -306,13 +307,13 @@ PRESETS = {
                     "full ranking, the user's history included; then the efficiency benchmark.",
         datasets=['synth-lifelong'], maxlens=[16, 64, 256], backbones=['sasrec', 'linrec', 'mamba'], baselines=_LIFELONG, seeds=[0, 1, 2],
         params=_SMALL_CPU,
-        backbone_params=_SEARCHED,
+        backbone_params=_BACKBONE_SETTINGS,
         bench=['--lengths', '256', '1024', '2048', '--backbones', 'sasrec', 'linrec', 'mamba', '--scans', '--repeats', '3', '--warmup', '1']),
     'movielens': dict(
         description='Real data on a CPU, beside the default study (about 8 minutes with --jobs 2): MovieLens-100k at maxlen 200, the '
                     "default study's models and settings with dropout 0.2, three seeds, against pop, repeat and random.",
         datasets=['ml-100k'], maxlens=[200], backbones=['sasrec', 'linrec', 'mamba'], baselines=list(GENERAL_BASELINES), seeds=[0, 1, 2],
-        params=_SMALL_CPU | dict(settings=_SMALL_CPU['settings'] | dict(dropout_rate=0.2)), backbone_params=_SEARCHED),
+        params=_SMALL_CPU | dict(settings=_SMALL_CPU['settings'] | dict(dropout_rate=0.2)), backbone_params=_BACKBONE_SETTINGS),
     'full': dict(
         description="The Rec-Mamba study at full length: KuaiRand and LFM-1b (albums) histories of 256…10,000 items "
                     "with the original's protocol (BCE with one negative per position, 1,000 negatives sampled outside the "
