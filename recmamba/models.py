@@ -199,10 +199,12 @@ def naive_attention(q, k, v, dropout_p=0.0):
 def causal_linear_attention(q, k, v, chunk=64):
     "`out_t = q_t · Σ_{s≤t} k_s v_sᵀ` for (B, heads, L, d) inputs, in O(L·chunk·d + L·d²) time and memory."
     length = q.shape[-2]
+    chunk = min(chunk, length)                    # a short window is one chunk, not padded to a long one
     pad = -length % chunk  # zeros in front contribute nothing to the sums
     q, k, v = (F.pad(t, (0, 0, pad, 0)).unflatten(-2, (-1, chunk)) for t in (q, k, v))  # (B, h, chunks, chunk, d)
     causal = torch.ones(chunk, chunk, dtype=torch.bool, device=q.device).tril()
     within = ((q @ k.transpose(-2, -1)) * causal) @ v
+    if q.shape[2] == 1: return within.flatten(2, 3)[..., pad:, :]
     kv = k.transpose(-2, -1) @ v                  # (B, h, chunks, d, d)
     before = kv.cumsum(2) - kv                    # sums over all earlier chunks
     return (within + q @ before).flatten(2, 3)[..., pad:, :]

@@ -27,8 +27,8 @@ DATASETS = {  # name: arguments of `recmamba prepare` that make data/<name>
     'ml-1m': ['ml-1m'],
     'ml-100k': ['ml-100k'],
     'synthetic-tiny': ['synthetic', '--process', 'sessions', '--users', '64', '--items', '300', '--mean-len', '40', '--max-len', '120', '--seed', '0'],
-    'synth-lifelong': ['synthetic', '--process', 'sessions', '--users', '256', '--items', '1200', '--mean-len', '600', '--max-len', '4096',
-                       '--topic-size', '50', '--topics-per-user', '12', '--favourites', '4', '--p-favourite', '0.5', '--session-len', '4',
+    'synth-lifelong': ['synthetic', '--process', 'sessions', '--users', '384', '--items', '1200', '--mean-len', '300', '--max-len', '2048',
+                       '--topic-size', '50', '--topics-per-user', '6', '--favourites', '4', '--p-favourite', '0.5', '--session-len', '4',
                        '--pop-alpha', '0.2', '--seed', '0'],
     'synth-10k': ['synthetic', '--process', 'sessions', '--users', '4000', '--items', '20000', '--mean-len', '3000', '--max-len', '10000', '--seed', '0'],
     'kuairand': ['kuairand', '--interactions', 'all'],   # every impression, as Rec-Mamba
@@ -291,24 +291,29 @@ GRID_KEYS = ('datasets', 'backbones', 'baselines', 'maxlens', 'seeds', 'params')
 GRID_PARAMS = ('dataset', 'backbone', 'maxlen', 'seed', 'out_dir')   # set by the grid itself, never through params
 
 _LIFELONG = [*GENERAL_BASELINES, 'oracle']
+# The default study's models and training on a CPU; per backbone, the learning rate from the validation search in this
+# notebook and mamba's block (a pilot's and the ML-1M study's choice)
+_SMALL_CPU = dict(device='auto', epochs=30, eval_mode='sampled', neg_samples=1000, loss='ce', hidden_units=64, lr=0.005,
+                  settings=dict(num_blocks=1, patience=3, windows='all', batch_positions=8192, dropout_rate=0.0))
+_BACKBONE_SETTINGS = dict(mamba=dict(lr=0.01, settings=dict(layer='residual', use_pos_emb=False)))
 PRESETS = {
     'default': dict(
-        description='The main job, on a 2-core CPU in about 20 minutes with --jobs 2 (as `make run`): MovieLens-100k (maxlen 200) and '
-                    'the synthetic lifelong data of the sessions process (256 users, 1,200 items, histories of 600 items on average and '
-                    'up to 4,096, whose oracle gains from every longer window) at maxlen 32, 128 and 512; three seeds. Every training '
-                    'target of every history is trained on at every length (windows=all; batches of about 8,192 positions), with a '
-                    'softmax over all items, at the learning rate each backbone won in an equal-budget validation search (nbs/06_sweep), '
-                    'until validation NDCG@10 has not improved for 3 epochs; against pop, repeat, random and, on the synthetic data, '
-                    "the oracle; 1,000 sampled negatives and full ranking, the user's history included; then the efficiency benchmark.",
-        backbones=['sasrec', 'linrec', 'mamba'], baselines=list(GENERAL_BASELINES), seeds=[0, 1, 2],
-        params=dict(device='auto', epochs=30, eval_mode='sampled', neg_samples=1000, loss='ce', hidden_units=64, lr=0.005,
-                    settings=dict(num_blocks=1, patience=3, windows='all')),
-        backbone_params=dict(mamba=dict(lr=0.01, settings=dict(layer='residual', use_pos_emb=False))),
-        grids=[dict(datasets=['ml-100k'], maxlens=[200], params=dict(batch_size=40, settings=dict(dropout_rate=0.2))),
-               dict(datasets=['synth-lifelong'], maxlens=[32, 128, 512], baselines=_LIFELONG,
-                    params=dict(settings=dict(batch_positions=8192, dropout_rate=0.0)))],
-        bench=['--lengths', '256', '512', '1024', '2048', '--backbones', 'sasrec', 'sasrec-naive', 'linrec', 'mamba',
-               '--scans', '--repeats', '3', '--warmup', '1']),  # --scans with no value: the models only
+        description='The main job, on a 2-core CPU in about 20 minutes with --jobs 2 (as `make run`): the synthetic lifelong data of '
+                    'the sessions process (384 users, 1,200 items, histories of 300 items on average and up to 2,048, whose oracle '
+                    'gains from every longer window) at maxlen 16, 64 and 256; three seeds. Every training target of every history '
+                    'is trained on at every length (windows=all; batches of about 8,192 positions), with a softmax over all items, '
+                    'at the learning rate each backbone won in an equal-budget validation search (nbs/06_sweep; on 512 users), until validation '
+                    "NDCG@10 has not improved for 3 epochs; against pop, repeat, random and the oracle; 1,000 sampled negatives and "
+                    "full ranking, the user's history included; then the efficiency benchmark.",
+        datasets=['synth-lifelong'], maxlens=[16, 64, 256], backbones=['sasrec', 'linrec', 'mamba'], baselines=_LIFELONG, seeds=[0, 1, 2],
+        params=_SMALL_CPU,
+        backbone_params=_BACKBONE_SETTINGS,
+        bench=['--lengths', '256', '1024', '2048', '--backbones', 'sasrec', 'linrec', 'mamba', '--scans', '--repeats', '3', '--warmup', '1']),
+    'movielens': dict(
+        description='Real data on a CPU, beside the default study (about 8 minutes with --jobs 2): MovieLens-100k at maxlen 200, the '
+                    "default study's models and settings with dropout 0.2, three seeds, against pop, repeat and random.",
+        datasets=['ml-100k'], maxlens=[200], backbones=['sasrec', 'linrec', 'mamba'], baselines=list(GENERAL_BASELINES), seeds=[0, 1, 2],
+        params=_SMALL_CPU | dict(settings=_SMALL_CPU['settings'] | dict(dropout_rate=0.2)), backbone_params=_BACKBONE_SETTINGS),
     'full': dict(
         description="The Rec-Mamba study at full length: KuaiRand and LFM-1b (albums) histories of 256…10,000 items "
                     "with the original's protocol (BCE with one negative per position, 1,000 negatives sampled outside the "
@@ -630,10 +635,11 @@ def _threads_per_run(jobs):
 
 def _parallel(records, jobs, execute, finished, running):
     """Run `execute(record, interrupted)` for every record, `jobs` at a time in threads (each notebook runs in its own kernel
-    process), and `finished(record, started, error)` here as each ends; `running` holds the runs under way. A Ctrl-C interrupts
-    every running kernel, as in a single run, and starts no more runs; a second one stops them at once."""
+    process), and `finished(record, started, error)` here as each ends; `running` holds the runs under way. The longest windows
+    start first, so that the runs left to finish alone at the end are short ones. A Ctrl-C interrupts every running kernel,
+    as in a single run, and starts no more runs; a second one stops them at once."""
     import concurrent.futures as cf
-    pending, futures = list(records), {}
+    pending, futures = sorted(records, key=lambda r: -r['params']['maxlen']), {}
     with _threads_per_run(jobs), _passing_interrupts_on() as interrupted, cf.ThreadPoolExecutor(jobs) as pool:
         try:
             while pending or futures:

@@ -154,7 +154,7 @@ def check_config(settings, origin=None):
         need(getattr(cfg, key) >= 1, f'{key} must be at least 1, got {getattr(cfg, key)}', key)
     for key in ('patience', 'warmup_steps', 'num_workers', 'checkpoint_every', 'clip_grad_norm', 'l2_emb', 'seed', 'eval_seed'):
         need(getattr(cfg, key) >= 0, f'{key} must not be negative, got {getattr(cfg, key)}', key)
-    per_step = max(1, (cfg.batch_positions or 0) // cfg.maxlen) if cfg.maxlen >= 1 else None
+    per_step = max(1, cfg.batch_positions // cfg.maxlen) if cfg.batch_positions and cfg.maxlen >= 1 else None
     need(cfg.batch_positions is None or cfg.batch_positions >= 1, f'batch_positions must be at least 1, got {cfg.batch_positions}', 'batch_positions')
     need(cfg.batch_positions is None or values.get('batch_size') in (None, per_step),   # a run's stored settings hold both
          f'batch_size {values.get("batch_size")} and batch_positions {cfg.batch_positions} // maxlen {cfg.maxlen} = {per_step} '
@@ -191,7 +191,7 @@ def check_config(settings, origin=None):
         need(cfg.precision != 'bf16' or device.type == 'cuda', 'precision bf16 is for CUDA (autocast); on CPU training runs in fp32', 'precision', 'device')
     except ValueError as e: problems.append(f'{e}{where("device")}')
     if problems: raise ConfigError('; '.join(problems))
-    if cfg.batch_positions is not None: cfg = replace(cfg, batch_size=per_step)
+    if per_step: cfg = replace(cfg, batch_size=per_step)
     return cfg
 
 # %% ../nbs/04_train.ipynb #ccc4dfc4
