@@ -168,8 +168,6 @@ def check_config(settings, origin=None):
     need(cfg.windows == 'all' or cfg.window_stride is None, f'window_stride applies to windows=all, not {cfg.windows}', 'window_stride', 'windows')
     need(cfg.windows != 'tbptt' or not cfg.checkpoint_every, 'windows=tbptt carries states from step to step within an epoch: '
          'it checkpoints at epoch ends only, not checkpoint_every steps', 'checkpoint_every', 'windows')
-    need(cfg.windows != 'tbptt' or _dist_env()[1] == 1, 'windows=tbptt runs in one process (its lanes carry states from step to step), '
-         'not under torchrun', 'windows')
     if cfg.windows == 'tbptt' and cfg.backbone in BACKBONES:
         try: BACKBONES[cfg.backbone].refuse_state(cfg.use_pos_emb is not False, 'windows=tbptt')
         except ValueError as e: problems.append(f'{e}{where("windows")}')
