@@ -271,15 +271,23 @@ class TrainBatches(torch.utils.data.Dataset):
             self._order = (epoch, self.lanes(rng) if self.tbptt else rng.permutation(len(self.users)))
         return self._order[1]
 
+    @property
+    def lane_count(self):
+        """tbptt's lanes: `batch_size`, but no more than stay busy to the end of an epoch (all chunks // the longest user's).
+        With more, the epoch's last steps would train on the few longest histories alone, which undoes what the steps
+        before learnt (measured in `nbs/04_train.ipynb`)."""
+        chunks = np.bincount(self.users)
+        return int(min(self.batch_size, max(1, chunks.sum() // chunks.max())))
+
     def lanes(self, rng):
-        """tbptt's schedule: each of `batch_size` lanes takes users one after the other, each user's chunks in consecutive
+        """tbptt's schedule: each of `lane_count` lanes takes users one after the other, each user's chunks in consecutive
         steps. Users go longest first to the least loaded lane (ties in a random order), so every epoch takes as many steps."""
         first, chunks = np.unique(self.users, return_index=True)[1], np.bincount(self.users)[np.unique(self.users)]
-        load, queue = np.zeros(self.batch_size, np.int64), [[] for _ in range(self.batch_size)]
+        load, queue = np.zeros(self.lane_count, np.int64), [[] for _ in range(self.lane_count)]
         for u in np.lexsort((rng.permutation(len(first)), -chunks)):
             lane = int(load.argmin())
             queue[lane].append(np.arange(first[u], first[u] + chunks[u])); load[lane] += chunks[u]
-        schedule = np.full((load.max(), self.batch_size), -1, np.int64)
+        schedule = np.full((load.max(), self.lane_count), -1, np.int64)
         for lane, windows in enumerate(queue):
             if windows: schedule[:load[lane], lane] = np.concatenate(windows)
         return schedule
@@ -561,7 +569,7 @@ def _fit(cfg, ds, run_dir, rank, world_size, device, saved=None):
     if world_size > 1: objective = nn.parallel.DistributedDataParallel(objective, device_ids=[device.index] if device.type == 'cuda' else None)
     batches = TrainBatches(ds, cfg.maxlen, cfg.batch_size, cfg.loss, cfg.loss_negatives, cfg.seed, rank, world_size, cfg.windows, cfg.window_stride)
     steps, bf16, deferred = len(batches), precision == 'bf16', device.type == 'cuda'
-    carried = model.init_state(cfg.batch_size) if batches.tbptt else None   # each lane's state after its last step
+    carried = model.init_state(batches.lane_count) if batches.tbptt else None   # each lane's state after its last step
     log = EpochLog(run_dir, cfg, state['epoch']) if main else None
 
     def checkpoint(*paths):
