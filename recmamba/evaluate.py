@@ -205,9 +205,7 @@ def _scorer_device(scorer):
     except (AttributeError, StopIteration): return torch.device('cpu')
 
 def scorer_maxlen(scorer):
-    """The window width a scorer reads: its `maxlen` attribute or `config['maxlen']`; None means the whole history, as a
-    model with context=history reads it (through its state, trained with windows=tbptt)."""
-    if getattr(scorer, 'context', None) == 'history': return None
+    "The window width a scorer reads: its `maxlen` attribute or `config['maxlen']`; None means the whole history."
     if hasattr(scorer, 'maxlen'): return scorer.maxlen
     return (getattr(scorer, 'config', None) or {}).get('maxlen')
 

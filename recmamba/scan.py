@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch.autograd.function import once_differentiable
 
 # %% ../nbs/01_scan.ipynb #81fd4dbb
-def check_scan_args(u, delta, A, B, C, D=None, z=None, delta_bias=None, initial_state=None):
+def check_scan_args(u, delta, A, B, C, D=None, z=None, delta_bias=None):
     "Raise a `ValueError` naming the first argument whose shape, kind or device does not fit the scan."
     def need(ok, msg):
         if not ok: raise ValueError(f'selective_scan: {msg}')
@@ -36,9 +36,7 @@ def check_scan_args(u, delta, A, B, C, D=None, z=None, delta_bias=None, initial_
     for name, t in (('D', D), ('delta_bias', delta_bias)):
         need(t is None or shape(t) == (dim,), f'{name} must be (dim,) = ({dim},), got {None if t is None else shape(t)}')
     need(z is None or shape(z) == shape(u), f'z must have the shape of u {shape(u)}, got {None if z is None else shape(z)}')
-    need(initial_state is None or shape(initial_state) == (batch, dim, N),
-         f'initial_state must be (batch, dim, N) = {(batch, dim, N)}, got {None if initial_state is None else shape(initial_state)}')
-    for name, t in (('delta', delta), ('A', A), ('B', B), ('C', C), ('D', D), ('z', z), ('delta_bias', delta_bias), ('initial_state', initial_state)):
+    for name, t in (('delta', delta), ('A', A), ('B', B), ('C', C), ('D', D), ('z', z), ('delta_bias', delta_bias)):
         need(t is None or t.device == u.device, f'{name} is on {t.device if t is not None else ""} but u is on {u.device}')
         need(t is None or t.is_floating_point(), f'{name} must be a floating point tensor, got {t.dtype if t is not None else ""}')
 
@@ -62,16 +60,14 @@ def _scan_output(y, u, D, z, dtype):
 
 # %% ../nbs/01_scan.ipynb #e5c9b571
 def selective_scan_ref(u, delta, A, B, C, D=None, z=None, delta_bias=None, delta_softplus=False,
-                       return_last_state=False, initial_state=None):
-    """The sequential reference: the recurrence step by step in float32 (float64 for float64 inputs), from the state
-    `initial_state` (batch, dim, N), a constant that no gradient reaches, or from zeros."""
-    check_scan_args(u, delta, A, B, C, D, z, delta_bias, initial_state)
+                       return_last_state=False):
+    "The sequential reference: the recurrence step by step in float32 (float64 for float64 inputs)."
+    check_scan_args(u, delta, A, B, C, D, z, delta_bias)
     dtype_in = u.dtype
     u, delta, A, B, C = _compute_inputs(u, delta, A, B, C, delta_bias, delta_softplus)
     decay = torch.exp(delta[..., None] * A[:, None])                                  # (batch, dim, L, N)
     step_in = (delta * u)[..., None] * B.transpose(1, 2)[:, None]                     # (batch, dim, L, N)
-    h = u.new_zeros(decay.shape[:2] + decay.shape[3:]) if initial_state is None else initial_state.detach().to(u.dtype)
-    states = []
+    h, states = u.new_zeros(decay.shape[:2] + decay.shape[3:]), []
     for a_t, b_t in zip(decay.unbind(2), step_in.unbind(2)):
         h = torch.addcmul(b_t, a_t, h)
         states.append(h)
@@ -166,9 +162,9 @@ class _ChunkedScan(torch.autograd.Function):
     and the final state. Keeps its inputs and the state at each chunk boundary; the backward walks the chunks in
     reverse, recomputing each one's states and handing the state's gradient to the chunk before."""
     @staticmethod
-    def forward(ctx, u, delta, A, Bt, Ct, chunk, h0):
+    def forward(ctx, u, delta, A, Bt, Ct, chunk):
         (batch, dim, L), N = u.shape, A.shape[1]
-        h, starts, y = u.new_zeros(batch, dim, N) if h0 is None else h0, [], u.new_empty(batch, dim, L)
+        h, starts, y = u.new_zeros(batch, dim, N), [], u.new_empty(batch, dim, L)
         for t in range(0, L, chunk):
             c = slice(t, t + chunk)
             starts.append(h)
@@ -191,7 +187,7 @@ class _ChunkedScan(torch.autograd.Function):
             du[..., c], ddelta[..., c], dA_k, dBt[:, c], dCt[:, c], g_last = _chunk_grads(
                 u[..., c], delta[..., c], A, Bt[:, c], Ct[:, c], starts[k], gy[..., c], g_last)
             dA += dA_k
-        return du, ddelta, dA, dBt, dCt, None, None
+        return du, ddelta, dA, dBt, dCt, None
 
 def chunk_length(batch, dim, N, device):
     "The chunk length `selective_scan_chunked` uses by default: a power of two in 16..256 sized by `CHUNK_ELEMENTS`."
@@ -199,16 +195,15 @@ def chunk_length(batch, dim, N, device):
     return min(256, max(16, 2 ** int(math.log2(max(target, 1)))))
 
 def selective_scan_chunked(u, delta, A, B, C, D=None, z=None, delta_bias=None, delta_softplus=False,
-                           return_last_state=False, chunk_size=None, initial_state=None):
+                           return_last_state=False, chunk_size=None):
     "The scan as a parallel scan in chunks of `chunk_size` steps (default `chunk_length`), in plain PyTorch on any device."
-    check_scan_args(u, delta, A, B, C, D, z, delta_bias, initial_state)
+    check_scan_args(u, delta, A, B, C, D, z, delta_bias)
     dtype_in = u.dtype
     u, delta, A, B, C = _compute_inputs(u, delta, A, B, C, delta_bias, delta_softplus)
     (batch, dim, _), N = u.shape, A.shape[1]
     chunk = chunk_size or chunk_length(batch, dim, N, u.device)
     Bt, Ct = (x.transpose(1, 2).contiguous() for x in (B, C))  # (batch, L, N): 1.6x faster chunks than strided views
-    h0 = None if initial_state is None else initial_state.detach().to(u.dtype).contiguous()
-    y, h = _ChunkedScan.apply(u, delta, A, Bt, Ct, chunk, h0)
+    y, h = _ChunkedScan.apply(u, delta, A, Bt, Ct, chunk)
     out = _scan_output(y, u, D, z, dtype_in)
     return (out, h) if return_last_state else out
 
@@ -625,7 +620,7 @@ def _per_channel(x, pad, dim):
 class SelectiveScanNumba(torch.autograd.Function):
     "The fused CPU scan: forward and backward by the numba kernels; returns (out, last_state)."
     @staticmethod
-    def forward(ctx, u, delta, A, B, C, D, z, delta_bias, delta_softplus, initial_state):
+    def forward(ctx, u, delta, A, B, C, D, z, delta_bias, delta_softplus):
         dim = u.shape[1]
         pad = -dim % GROUP
         BC = torch.cat([B.detach().transpose(1, 2), C.detach().transpose(1, 2)], -1).float()  # (batch, L, 2N)
@@ -633,8 +628,7 @@ class SelectiveScanNumba(torch.autograd.Function):
                            A=F.pad(A.detach().float().T, (0, pad)).contiguous(), D=_per_channel(D, pad, dim),
                            delta_bias=_per_channel(delta_bias, pad, dim), z=_channels_last(z, pad) if z is not None else None,
                            softplus=bool(delta_softplus))
-        first = None if initial_state is None else F.pad(initial_state.detach().float().transpose(1, 2), (0, pad)).contiguous()
-        out, ckpt, last = numba_scan_forward(ops, first)  # the backward recomputes from the checkpoints, the first of which is `first`
+        out, ckpt, last = numba_scan_forward(ops)
         ctx.save_for_backward(ops.u, ops.delta, ops.xdbl, ops.A, ops.D, ops.delta_bias, ops.z, ckpt)
         ctx.dim, ctx.pad, ctx.has_D, ctx.has_bias, ctx.softplus = dim, pad, D is not None, delta_bias is not None, ops.softplus
         ctx.dtypes = [None if t is None else t.dtype for t in (u, delta, A, B, C, D, z, delta_bias)]
@@ -653,14 +647,14 @@ class SelectiveScanNumba(torch.autograd.Function):
         t = ctx.dtypes
         return (back(g.du, t[0]), back(g.ddelta, t[1]), g.dA[:, :dim].T.to(t[2]), g.dxdbl[..., :N].transpose(1, 2).to(t[3]),
                 g.dxdbl[..., N:].transpose(1, 2).to(t[4]), g.dD[:dim].to(t[5]) if ctx.has_D else None,
-                back(g.dz, t[6]) if g.dz is not None else None, g.ddelta_bias[:dim].to(t[7]) if ctx.has_bias else None, None, None)
+                back(g.dz, t[6]) if g.dz is not None else None, g.ddelta_bias[:dim].to(t[7]) if ctx.has_bias else None, None)
 
 def selective_scan_numba(u, delta, A, B, C, D=None, z=None, delta_bias=None, delta_softplus=False,
-                         return_last_state=False, initial_state=None):
+                         return_last_state=False):
     "The scan by the fused numba kernel, for CPU tensors; always computed in float32."
-    check_scan_args(u, delta, A, B, C, D, z, delta_bias, initial_state)
+    check_scan_args(u, delta, A, B, C, D, z, delta_bias)
     if u.device.type != 'cpu': raise ValueError(f'selective_scan: the numba kernel runs on CPU tensors, got {u.device}')
-    out, last_state = SelectiveScanNumba.apply(u, delta, A, B, C, D, z, delta_bias, delta_softplus, initial_state)
+    out, last_state = SelectiveScanNumba.apply(u, delta, A, B, C, D, z, delta_bias, delta_softplus)
     return (out, last_state) if return_last_state else out
 
 # %% ../nbs/01_scan.ipynb #7b1556f8
@@ -782,15 +776,10 @@ def resolve_scan_impl(impl=None, device='cpu'):
     return impl
 
 def selective_scan(u, delta, A, B, C, D=None, z=None, delta_bias=None, delta_softplus=False,
-                   return_last_state=False, impl=None, initial_state=None):
-    """`mamba_ssm`'s `selective_scan_fn`, run by the implementation `resolve_scan_impl` picks. `initial_state` (batch, dim, N):
-    the state before the first step (a constant: no gradient reaches it); the CUDA and Triton kernels cannot start from
-    one, so with it they hand over to the chunked PyTorch scan."""
+                   return_last_state=False, impl=None):
+    "`mamba_ssm`'s `selective_scan_fn`, run by the implementation `resolve_scan_impl` picks."
     impl = resolve_scan_impl(impl, u.device)
     args = (u, delta, A, B, C, D, z, delta_bias, delta_softplus, return_last_state)
-    if initial_state is not None:
-        scan = {'numba': selective_scan_numba, 'ref': selective_scan_ref}.get(impl, selective_scan_chunked)
-        return scan(*args, initial_state=initial_state)
     if impl == 'cuda':
         check_scan_args(u, delta, A, B, C, D, z, delta_bias)
         return _mamba_ssm_cuda_scan()(*args)

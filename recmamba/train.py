@@ -19,18 +19,17 @@ from .models import BACKBONES, build_model
 from .evaluate import EVAL_SPLITS, MODES, evaluate, load_model, metric_values, sample_negatives
 
 # %% auto #0
-__all__ = ['WINDOW_SCHEMES', 'MODEL_SETTINGS', 'RESUMABLE', 'ALIASES', 'TrainConfig', 'model_hparams', 'typed_settings',
-           'check_config', 'read_yaml', 'read_config_file', 'training_windows', 'TrainBatches', 'Objective',
-           'lane_start', 'rng_state', 'set_rng_state', 'learning_rate', 'NonFiniteLossError', 'StepHealth',
-           'environment', 'peak_memory_mb', 'EpochLog', 'warm_up', 'memory_needed', 'available_memory', 'check_data',
-           'effective_precision', 'resume_checks', 'resume_settings', 'train', 'train_arguments', 'settings_from_args',
-           'train_main']
+__all__ = ['WINDOW_SCHEMES', 'MODEL_SETTINGS', 'RESUMABLE', 'ALIASES', 'TrainConfig', 'typed_settings', 'check_config',
+           'read_yaml', 'read_config_file', 'training_windows', 'TrainBatches', 'Objective', 'rng_state',
+           'set_rng_state', 'learning_rate', 'NonFiniteLossError', 'StepHealth', 'environment', 'peak_memory_mb',
+           'EpochLog', 'warm_up', 'memory_needed', 'available_memory', 'check_data', 'effective_precision',
+           'resume_checks', 'resume_settings', 'train', 'train_arguments', 'settings_from_args', 'train_main']
 
 # %% ../nbs/04_train.ipynb #344d146b
 def _setting(default, help, kind=None, choices=None):
     return field(default=default, metadata=dict(help=help, kind=kind or type(default), choices=choices))
 
-WINDOW_SCHEMES = ('all', 'last', 'tbptt')  # see training_windows
+WINDOW_SCHEMES = ('all', 'last')  # see training_windows
 
 @dataclass
 class TrainConfig:
@@ -54,10 +53,8 @@ class TrainConfig:
     loss: str = _setting('bce', "bce: the original's one negative per position; ce: softmax over all items; "
                          'sampled_softmax: softmax over loss_negatives items shared by the batch', choices=('bce', 'ce', 'sampled_softmax'))
     loss_negatives: int = _setting(100, 'negatives of the sampled softmax')
-    windows: str = _setting('all', "training windows per epoch: all (every training target once, in overlapping windows), "
-                            "last (each user's most recent window only, as the original) or tbptt (every target once, in consecutive "
-                            "chunks of maxlen, each starting from the state the user's previous chunk ended in; mamba with "
-                            "use_pos_emb false; evaluation then reads the whole history)", choices=WINDOW_SCHEMES)
+    windows: str = _setting('all', "training windows per epoch: all (every training target once, in overlapping windows) or "
+                            "last (each user's most recent window only, as the original)", choices=WINDOW_SCHEMES)
     window_stride: int = _setting(None, 'windows=all: steps between consecutive windows of a user (default maxlen // 2)', int)
     batch_size: int = _setting(128, 'windows per step (over all processes)')
     batch_positions: int = _setting(None, 'in place of batch_size: windows per step = batch_positions // maxlen (at least 1), '
@@ -90,10 +87,6 @@ class TrainConfig:
     inference_only: bool = _setting(False, 'only evaluate --state_dict_path on validation and test')
 
 MODEL_SETTINGS = ('hidden_units', 'num_blocks', 'num_heads', 'dropout_rate', 'layer', 'd_state', 'd_conv', 'expand', 'attn', 'use_pos_emb', 'init')
-
-def model_hparams(cfg):
-    "The model's hyper-parameters from a `TrainConfig`: its MODEL_SETTINGS, and context=history for a model trained with windows=tbptt."
-    return {k: getattr(cfg, k) for k in MODEL_SETTINGS} | dict(context='history' if cfg.windows == 'tbptt' else None)
 # Settings a resumed run may change; any other change would break the promise that a resumed run equals an uninterrupted one.
 # num_epochs only under a constant schedule, device and precision only where the precision stays (see `resume_settings`, `resume_checks`).
 RESUMABLE = ('num_epochs', 'patience', 'device', 'precision', 'num_workers', 'checkpoint_every', 'progress', 'wandb', 'tensorboard',
@@ -166,11 +159,6 @@ def check_config(settings, origin=None):
     need(cfg.loss == 'sampled_softmax' or 'loss_negatives' not in origin,
          f'loss_negatives applies to loss=sampled_softmax, not {cfg.loss}', 'loss_negatives', 'loss')
     need(cfg.windows == 'all' or cfg.window_stride is None, f'window_stride applies to windows=all, not {cfg.windows}', 'window_stride', 'windows')
-    need(cfg.windows != 'tbptt' or not cfg.checkpoint_every, 'windows=tbptt carries states from step to step within an epoch: '
-         'it checkpoints at epoch ends only, not checkpoint_every steps', 'checkpoint_every', 'windows')
-    if cfg.windows == 'tbptt' and cfg.backbone in BACKBONES:
-        try: BACKBONES[cfg.backbone].refuse_state(cfg.use_pos_emb is not False, 'windows=tbptt')
-        except ValueError as e: problems.append(f'{e}{where("windows")}')
     need(cfg.window_stride is None or 1 <= cfg.window_stride <= cfg.maxlen,
          f'window_stride must be in 1..maxlen={cfg.maxlen}, got {cfg.window_stride}', 'window_stride')
     need(cfg.eval_mode != 'full' or 'neg_samples' not in origin,
@@ -180,7 +168,7 @@ def check_config(settings, origin=None):
     for package, asked in (('wandb', cfg.wandb), ('tensorboard', cfg.tensorboard)):
         need(not asked or _installed(package), f'{package} was asked for but is not installed', package)
     if cfg.backbone in BACKBONES:
-        hp = model_hparams(cfg)
+        hp = {k: getattr(cfg, k) for k in MODEL_SETTINGS}
         try:
             with torch.device('meta'): build_model(cfg.backbone, 1, cfg.maxlen, **hp) if not problems else None
         except (ValueError, TypeError) as e: problems.append(f'{e}')
@@ -230,14 +218,12 @@ def read_config_file(path):
 # %% ../nbs/04_train.ipynb #b31c6c62
 def training_windows(ds, maxlen, windows='all', stride=None):
     """The training windows of an epoch, `(users, ends, counted)`: window i reads the first `ends[i]` items of user
-    `users[i]`, whose last `maxlen` are its inputs, and counts the last `counted[i]` of its targets. A user's windows
-    are consecutive, oldest first; with `tbptt` they are the chunks `all` gives with stride maxlen."""
+    `users[i]`, whose last `maxlen` are its inputs, and counts the last `counted[i]` of its targets."""
     if windows not in WINDOW_SCHEMES: raise ValueError(f'windows must be one of {", ".join(WINDOW_SCHEMES)}, got {windows!r}')
     targets = np.maximum(ds.train_lengths - 1, 0).astype(np.int64)
     users = np.flatnonzero(targets >= 1)
     total = targets[users]
     if windows == 'last': return users, total, np.minimum(total, maxlen)
-    if windows == 'tbptt': stride = maxlen   # consecutive chunks, each counting all of its targets
     stride = stride or max(1, maxlen // 2)
     if not 1 <= stride <= maxlen: raise ValueError(f'window_stride must be in 1..maxlen={maxlen}, got {stride}')
     per_user = 1 + -(-np.maximum(total - maxlen, 0) // stride)
@@ -253,53 +239,25 @@ class TrainBatches(torch.utils.data.Dataset):
         self.seed, self.rank, self.world_size, self.epoch = seed, rank, world_size, 1
         self.users, self.ends, self.counted = training_windows(ds, maxlen, windows, stride)
         if not len(self.users): raise ValueError(f'{ds.name}: no user has two training items to learn from')
-        self.tbptt, self._order = windows == 'tbptt', (None, None)
-        if self.tbptt and world_size > 1: raise ConfigError('windows=tbptt runs in one process (its lanes carry states from step to step), not under torchrun')
+        self._order = (None, None)
 
     @property
     def targets(self): return int(self.counted.sum())
 
     def __len__(self):  # a last batch too small to give every process a row is dropped (never with one process)
-        if self.tbptt: return len(self.order(self.epoch))
         full, rest = divmod(len(self.users), self.batch_size)
         return full + (rest >= self.world_size)
 
     def order(self, epoch):
-        "The windows of `epoch` in training order; with tbptt the lanes' schedule (steps, batch_size): a window per lane and step, or -1."
-        if self._order[0] != epoch:
-            rng = np.random.default_rng([self.seed, epoch])
-            self._order = (epoch, self.lanes(rng) if self.tbptt else rng.permutation(len(self.users)))
+        "The windows of `epoch` in training order."
+        if self._order[0] != epoch: self._order = (epoch, np.random.default_rng([self.seed, epoch]).permutation(len(self.users)))
         return self._order[1]
-
-    @property
-    def lane_count(self):
-        """tbptt's lanes: `batch_size`, but no more than stay busy to the end of an epoch (all chunks // the longest user's).
-        With more, the epoch's last steps would train on the few longest histories alone, which undoes what the steps
-        before learnt (measured in `nbs/04_train.ipynb`)."""
-        chunks = np.bincount(self.users)
-        return int(min(self.batch_size, max(1, chunks.sum() // chunks.max())))
-
-    def lanes(self, rng):
-        """tbptt's schedule: each of `lane_count` lanes takes users one after the other, each user's chunks in consecutive
-        steps. Users go longest first to the least loaded lane (ties in a random order), so every epoch takes as many steps."""
-        first, chunks = np.unique(self.users, return_index=True)[1], np.bincount(self.users)[np.unique(self.users)]
-        load, queue = np.zeros(self.lane_count, np.int64), [[] for _ in range(self.lane_count)]
-        for u in np.lexsort((rng.permutation(len(first)), -chunks)):
-            lane = int(load.argmin())
-            queue[lane].append(np.arange(first[u], first[u] + chunks[u])); load[lane] += chunks[u]
-        schedule = np.full((load.max(), self.lane_count), -1, np.int64)
-        for lane, windows in enumerate(queue):
-            if windows: schedule[:load[lane], lane] = np.concatenate(windows)
-        return schedule
 
     def __getitem__(self, step):
         ds = self.ds
-        if self.tbptt:
-            lanes = np.flatnonzero(self.order(self.epoch)[step] >= 0)
-            batch = self.order(self.epoch)[step][lanes]
-        else: batch = self.order(self.epoch)[step * self.batch_size:(step + 1) * self.batch_size]
+        batch = self.order(self.epoch)[step * self.batch_size:(step + 1) * self.batch_size]
         users, ends, counted = self.users[batch], self.ends[batch], self.counted[batch]
-        width = int(counted.max()) if self.tbptt else int(min(self.maxlen, ends.max()))
+        width = int(min(self.maxlen, ends.max()))
         rng = np.random.default_rng([self.seed, self.epoch, step])
         if self.loss == 'bce': negatives = sample_negatives(ds, users, width, rng)
         elif self.loss == 'sampled_softmax': negatives = rng.integers(1, ds.num_items + 1, self.loss_negatives)
@@ -307,26 +265,20 @@ class TrainBatches(torch.utils.data.Dataset):
         mine = slice(self.rank, None, self.world_size)
         seqs = ds.window(users[mine], ends[mine], width)                   # inputs
         targets = ds.window(users[mine], ends[mine] + 1, width)            # each input's next item
-        earlier = np.arange(width) < width - counted[mine, None]
-        targets[earlier] = 0                                               # targets another window counts
-        if self.tbptt: seqs[earlier] = 0                                   # the previous chunk's items: the carried state holds them
+        targets[np.arange(width) < width - counted[mine, None]] = 0        # targets another window counts
         if self.loss == 'bce': negatives = np.where(targets > 0, negatives[mine], 0)
-        out = dict(seqs=torch.from_numpy(seqs), targets=torch.from_numpy(targets), negatives=torch.from_numpy(negatives.astype(np.int64)),
-                   positions=int(counted.sum()), sequences=len(batch))
-        if not self.tbptt: return out
-        return out | dict(lanes=torch.from_numpy(lanes), fresh=torch.from_numpy(ends == counted))   # fresh: a user's first chunk
+        return dict(seqs=torch.from_numpy(seqs), targets=torch.from_numpy(targets), negatives=torch.from_numpy(negatives.astype(np.int64)),
+                    positions=int(counted.sum()), sequences=len(batch))
 
 # %% ../nbs/04_train.ipynb #a821bae1
 class Objective(nn.Module):
-    """The loss of a batch: `forward(seqs, targets, negatives, scale)` → (scale · Σ losses + L2 term, Σ losses); from a
-    carried `state` (windows=tbptt) → (…, the state after the batch)."""
+    "The loss of a batch: `forward(seqs, targets, negatives, scale)` → (scale · Σ losses + L2 term, Σ losses)."
     def __init__(self, model, loss='bce', l2_emb=0.0):
         super().__init__()
         self.model, self.loss, self.l2_emb = model, loss, l2_emb
 
-    def forward(self, seqs, targets, negatives, scale, state=None):
-        states, real, emb = self.model.encode(seqs, check=not seqs.is_cuda, state=state), targets > 0, self.model.item_emb   # windows of a checked dataset
-        if state is not None: states, state = states
+    def forward(self, seqs, targets, negatives, scale):
+        states, real, emb = self.model.encode(seqs, check=not seqs.is_cuda), targets > 0, self.model.item_emb   # windows of a checked dataset
         if self.loss == 'bce':
             positive = (states * emb(targets)).sum(-1).float()
             negative = (states * emb(negatives)).sum(-1).float()
@@ -341,11 +293,7 @@ class Objective(nn.Module):
                 logits = torch.cat([positive, negative], 1).float()
                 total = F.cross_entropy(logits, torch.zeros(len(logits), dtype=torch.long, device=logits.device), reduction='sum')
         penalty = self.l2_emb * emb.weight.norm() if self.l2_emb else 0.0
-        return (total * scale + penalty, total.detach()) + ((state,) if state is not None else ())
-
-def lane_start(carried, lanes, fresh):
-    "The state each row of a tbptt batch starts from: the state its lane (`lanes`) ended in, zeros where a user begins (`fresh`)."
-    return {k: v[lanes].masked_fill(fresh.view(-1, *(1,) * (v.dim() - 1)), 0) for k, v in carried.items()}
+        return total * scale + penalty, total.detach()
 
 # %% ../nbs/04_train.ipynb #9c274e00
 def rng_state():
@@ -543,7 +491,7 @@ def _fit(cfg, ds, run_dir, rank, world_size, device, saved=None):
     saved = {} if saved is None else saved
     main, last_path, best_path = rank == 0, run_dir / 'last.pt', run_dir / 'best.pt'
     torch.manual_seed(cfg.seed); np.random.seed(cfg.seed % 2 ** 32); random.seed(cfg.seed)
-    model = build_model(cfg.backbone, ds.num_items, cfg.maxlen, **model_hparams(cfg)).to(device)
+    model = build_model(cfg.backbone, ds.num_items, cfg.maxlen, **{k: getattr(cfg, k) for k in MODEL_SETTINGS}).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=(0.9, 0.98))
     state = _fresh_state()
     if last_path.exists():
@@ -569,7 +517,6 @@ def _fit(cfg, ds, run_dir, rank, world_size, device, saved=None):
     if world_size > 1: objective = nn.parallel.DistributedDataParallel(objective, device_ids=[device.index] if device.type == 'cuda' else None)
     batches = TrainBatches(ds, cfg.maxlen, cfg.batch_size, cfg.loss, cfg.loss_negatives, cfg.seed, rank, world_size, cfg.windows, cfg.window_stride)
     steps, bf16, deferred = len(batches), precision == 'bf16', device.type == 'cuda'
-    carried = model.init_state(batches.lane_count) if batches.tbptt else None   # each lane's state after its last step
     log = EpochLog(run_dir, cfg, state['epoch']) if main else None
 
     def checkpoint(*paths):
@@ -600,11 +547,7 @@ def _fit(cfg, ds, run_dir, rank, world_size, device, saved=None):
                 for group in optimizer.param_groups: group['lr'] = lr
                 seqs, targets, negatives = (batch[k].to(device, non_blocking=True) for k in ('seqs', 'targets', 'negatives'))
                 with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
-                    if carried is None: loss, total = objective(seqs, targets, negatives, world_size / batch['positions'])
-                    else:
-                        lanes, fresh = batch['lanes'].to(device), batch['fresh'].to(device)
-                        loss, total, after = objective(seqs, targets, negatives, 1 / batch['positions'], lane_start(carried, lanes, fresh))
-                        for k, v in after.items(): carried[k][lanes] = v.to(carried[k].dtype)
+                    loss, total = objective(seqs, targets, negatives, world_size / batch['positions'])
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 health.add(loss.detach(), nn.utils.clip_grad_norm_(model.parameters(), cfg.clip_grad_norm or float('inf')), total)
@@ -671,7 +614,7 @@ def _finish(cfg, ds, run_dir, model, device, state, stopped):
 # %% ../nbs/04_train.ipynb #18d14eb1
 def memory_needed(cfg, num_items):
     "A lower bound of the bytes training `cfg` on `num_items` items takes: weights, gradients and Adam's moments (fp32), one batch of embedded windows."
-    with torch.device('meta'): model = build_model(cfg.backbone, num_items, cfg.maxlen, **model_hparams(cfg))
+    with torch.device('meta'): model = build_model(cfg.backbone, num_items, cfg.maxlen, **{k: getattr(cfg, k) for k in MODEL_SETTINGS})
     return 4 * (4 * sum(p.numel() for p in model.parameters()) + cfg.batch_size * cfg.maxlen * model.hidden_units)
 
 def available_memory(device):
