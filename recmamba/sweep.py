@@ -90,7 +90,7 @@ def temporary_workspace():
 # %% ../nbs/06_sweep.ipynb #1dc38da5
 EXPERIMENT_FILE = 'experiment.json'
 # TrainConfig fields that change where or how a run is computed, not what: they may differ when a finished experiment is reused.
-RUNTIME_SETTINGS = ('device', 'train_dir', 'num_workers', 'checkpoint_every', 'progress', 'name', 'wandb', 'tensorboard', 'eval_batch_size')
+RUNTIME_SETTINGS = ('device', 'train_dir', 'num_workers', 'checkpoint_every', 'progress', 'wandb_project', 'wandb', 'tensorboard', 'eval_batch_size')
 # What a baseline's result depends on.
 BASELINE_SETTINGS = ('dataset', 'maxlen', 'seed', 'eval_mode', 'neg_samples', 'exclude_history', 'eval_seed')
 # Notebook parameters that are train settings under another name, or none at all.

@@ -80,7 +80,7 @@ class TrainConfig:
     num_workers: int = _setting(1, 'DataLoader worker processes preparing batches (0: in the training process)')
     checkpoint_every: int = _setting(0, 'also write last.pt every this many steps within an epoch (0: at epoch ends)')
     progress: bool = _setting(True, 'show a progress bar per epoch')
-    name: str = _setting(None, 'wandb project name (the original flag)', str)
+    wandb_project: str = _setting(None, "the Weights & Biases project to log to (the original's --name); default recmamba", str)
     wandb: bool = _setting(False, 'log to Weights & Biases (must be installed)')
     tensorboard: bool = _setting(False, 'log to TensorBoard under <train_dir>/tensorboard (must be installed)')
     state_dict_path: str = _setting(None, 'start from the weights of this checkpoint (.pt)', str)
@@ -181,7 +181,7 @@ def check_config(settings, origin=None):
     return cfg
 
 # %% ../nbs/04_train.ipynb #ccc4dfc4
-ALIASES = {'eval_neg_sample': 'neg_samples'}  # the original's name for the number of evaluation negatives
+ALIASES = {'eval_neg_sample': 'neg_samples', 'name': 'wandb_project'}  # the original's names of these settings
 
 def _merge_alias(values, origin, alias):
     "Fold `alias` into its setting in place; both given with different values is a ConfigError."
@@ -395,7 +395,7 @@ class EpochLog:
             self.tensorboard = SummaryWriter(Path(run_dir) / 'tensorboard', purge_step=last_epoch + 1)
         if cfg.wandb:
             import wandb
-            self.wandb = wandb.init(project=cfg.name or 'recmamba', name=Path(run_dir).name, id=Path(run_dir).name,
+            self.wandb = wandb.init(project=cfg.wandb_project or 'recmamba', name=Path(run_dir).name, id=Path(run_dir).name,
                                     dir=str(run_dir), config=dataclasses.asdict(cfg), resume='allow')
 
     def write(self, row):
@@ -800,15 +800,17 @@ def train_arguments(parser):
         extra = dict(nargs='?', const=True, type=_bool_flag, metavar='true|false') if meta['kind'] is bool else dict(type=meta['kind'])
         parser.add_argument(f'--{f.name}', default=None, choices=meta['choices'], **extra,
                             help=meta['help'] + ('' if f.default is None else f' (default: {f.default})'))
-    parser.add_argument('--eval_neg_sample', type=int, default=None, help='the original name of --neg_samples')
+    for alias, setting in ALIASES.items():
+        parser.add_argument(f'--{alias}', type=TrainConfig.__dataclass_fields__[setting].metadata['kind'], default=None,
+                            help=f'the original name of --{setting}')
 
 def settings_from_args(args):
     "(values, origin) of `recmamba train`'s arguments: the --config file's settings, overridden by the flags given."
     values, origin = read_config_file(args.config) if args.config else ({}, {})
     flags = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if getattr(args, f.name, None) is not None}
-    if getattr(args, 'eval_neg_sample', None) is not None: flags['eval_neg_sample'] = args.eval_neg_sample
+    flags |= {alias: getattr(args, alias) for alias in ALIASES if getattr(args, alias, None) is not None}
     flag_origin = {k: f'--{k}' for k in flags}
-    _merge_alias(flags, flag_origin, 'eval_neg_sample')
+    for alias in ALIASES: _merge_alias(flags, flag_origin, alias)
     return values | flags, origin | flag_origin
 
 def train_main(args):
