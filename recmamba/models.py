@@ -575,7 +575,7 @@ class RecMamba(SequentialRecommender):
     "Rec-Mamba (Yang et al. 2024): Mamba blocks on the embeddings, bare (`layer='bare'`) or as residual `MambaLayer`s."
     backbone = 'mamba'
     defaults = {**SequentialRecommender.defaults, 'hidden_units': 64, 'num_blocks': 1, 'layer': None,
-                'd_state': 32, 'd_conv': 4, 'expand': 2}
+                'd_state': 32, 'd_conv': 4, 'expand': 2, 'use_pos_emb': False}   # no position embedding: see Streaming
 
     def __init__(self, num_items, maxlen, **hparams):
         if hparams.get('layer') is None: hparams['layer'] = 'bare' if hparams.get('num_blocks', 1) == 1 else 'residual'

@@ -48,7 +48,7 @@ class TrainConfig:
     d_conv: int = _setting(None, 'Mamba convolution width (default 4)', int)
     expand: int = _setting(None, 'Mamba expansion factor (default 2)', int)
     attn: str = _setting(None, "sasrec attention kernel: 'sdpa' (default) or 'naive'", str, ('sdpa', 'naive'))
-    use_pos_emb: bool = _setting(None, 'learned position embedding (default true)', bool)
+    use_pos_emb: bool = _setting(None, 'learned position embedding (default: true; false for mamba)', bool)
     init: str = _setting(None, "'default' or 'xavier' (xavier-normal on every matrix, as the original)", str, ('default', 'xavier'))
     loss: str = _setting('bce', "bce: the original's one negative per position; ce: softmax over all items; "
                          'sampled_softmax: softmax over loss_negatives items shared by the batch', choices=('bce', 'ce', 'sampled_softmax'))
