@@ -62,19 +62,25 @@ def _quotes(b): return int(np.count_nonzero(np.frombuffer(b, np.uint8) == 34))
 def blocks(path, skip_lines=0, size=BLOCK_BYTES):
     """The bytes of a file after its first `skip_lines` lines (and its byte-order mark), in pieces of about `size` bytes
     that end at a line end outside quotes: a quoted field may hold line ends. (A quote still open `size` bytes
-    further is malformed; the piece ends there.)"""
+    further is malformed; the piece ends there.) Each piece is a bytearray read in place, with room for the rest of
+    its last line: joining the rest onto a `bytes` piece would copy every piece once more."""
     with open(path, 'rb') as f:
         for _ in range(skip_lines): f.readline()
         at_start = not skip_lines
-        while block := f.read(size):
-            if at_start: block, at_start = block.removeprefix(BOM), False
-            parts = [block] if block.endswith(b'\n') else [block, f.readline()]
-            if any(b'"' in p for p in parts):
-                open_, extra = sum(map(_quotes, parts)) % 2, 0
+        while True:
+            block = bytearray(size + (1 << 16))            # room for the rest of the last line, mostly
+            with memoryview(block) as view: read = f.readinto(view[:size])
+            del block[read:]                               # (shrinking within the allocation moves nothing)
+            if not block: return
+            if at_start and block.startswith(BOM): del block[:len(BOM)]
+            at_start = False
+            if not block.endswith(b'\n'): block += f.readline()
+            if b'"' in block:
+                open_, extra = _quotes(block) % 2, 0
                 while open_ and extra < size and (line := f.readline()):
-                    parts.append(line)
+                    block += line
                     open_, extra = open_ ^ _quotes(line) % 2, extra + len(line)
-            if block := b''.join(parts): yield block
+            if block: yield block
 
 # %% ../nbs/00c_formats.ipynb #c85fc78b
 def _value_pattern(sep):
@@ -163,12 +169,13 @@ def _value(buf, start, stop, closed):
     return (start + 1, closed) if closed >= 0 else (start, stop)
 
 @numba.njit(nogil=True, cache=True)
-def read_lines(buf, sep, fields, wanted, out):
+def read_lines(buf, sep, fields, wanted, out, has_quotes):
     """Check that every line of `buf` (uint8; its last line may lack its end) has exactly `fields` fields and parse
     its fields `wanted` (column indices, increasing, at least one) as plain integers into `out[k, row]`. Blank lines
     (empty, or a lone `\r`) are skipped; a `\r` before a line end ends the field before it. A field may be quoted as
-    RFC 4180 says (`"…"`, with `""` for a quote inside, separators allowed), but not hold a line end. Returns the
-    numbers of rows and of blank lines, or -1 rows at the first line that is not so."""
+    RFC 4180 says (`"…"`, with `""` for a quote inside, separators allowed), but not hold a line end; `has_quotes`
+    False says that `buf` has no quote, and the kernel does not look for them. Returns the numbers of rows and of
+    blank lines, or -1 rows at the first line that is not so."""
     n, nw = buf.size, wanted.size
     last = wanted[nw - 1]
     tail = np.zeros(8, np.uint8)
@@ -179,7 +186,8 @@ def read_lines(buf, sep, fields, wanted, out):
     quoted, closed = False, -1                             # inside quotes; where the field's closing quote is
     for w in range(words.size + 1):
         word = words[w] if w < words.size else tail_word
-        s, e, q = _matches(word, seps), _matches(word, ends), _matches(word, quotes)
+        s, e = _matches(word, seps), _matches(word, ends)
+        q = _matches(word, quotes) if has_quotes else np.uint64(0)
         while s | e | q:
             if quoted:                                     # only a quote counts: it closes the field (or doubles)
                 before = (q & (~q + _U1)) - _U1 if q else ~np.uint64(0)
@@ -248,8 +256,10 @@ def _integer_rows(f, block):
     cannot tell."""
     used = sorted(f.types, key=f.columns.index)
     out = np.empty((len(used), len(block) // len(f.columns) + 1), np.int64)      # a row has >= `fields` bytes
-    rows, blank = read_lines(np.frombuffer(block, np.uint8), ord(f.separator), len(f.columns),
-                             np.array([f.columns.index(c) for c in used], np.int64), out)
+    buf = np.frombuffer(block, np.uint8)
+    buf.flags.writeable = False                  # one compiled kernel for bytes and bytearray blocks alike
+    rows, blank = read_lines(buf, ord(f.separator), len(f.columns), np.array([f.columns.index(c) for c in used], np.int64),
+                             out, b'"' in block)
     if rows < 0: return None
     return rows + blank, pl.DataFrame({c: out[k, :rows].copy() for k, c in enumerate(used)})   # copies let `out` go
 
@@ -288,7 +298,7 @@ def _parsed_rows(f, block):
     body, records = regular
     if not records: return None
     schema = {c: f.types.get(c, pl.String) for c in f.columns}
-    lf = pl.scan_csv(body, has_header=False, separator=f.separator, schema=schema, empty_string_is_null=False)
+    lf = pl.scan_csv(bytes(body), has_header=False, separator=f.separator, schema=schema, empty_string_is_null=False)
     try: df = lf.select(*f.types).collect()
     except pl.exceptions.PolarsError: return None
     return None if len(df) != records or any(df[c].has_nulls() for c in f.types) else df
