@@ -62,25 +62,24 @@ def _quotes(b): return int(np.count_nonzero(np.frombuffer(b, np.uint8) == 34))
 def blocks(path, skip_lines=0, size=BLOCK_BYTES):
     """The bytes of a file after its first `skip_lines` lines (and its byte-order mark), in pieces of about `size` bytes
     that end at a line end outside quotes: a quoted field may hold line ends. (A quote still open `size` bytes
-    further is malformed; the piece ends there.) Each piece is a bytearray read in place, with room for the rest of
-    its last line: joining the rest onto a `bytes` piece would copy every piece once more."""
+    further is malformed; the piece ends there.) A piece's length is found first (the rest of the line at `size`),
+    so that it is read in one go: joining that rest onto it would copy every piece once more."""
     with open(path, 'rb') as f:
         for _ in range(skip_lines): f.readline()
-        at_start = not skip_lines
+        if not skip_lines and f.read(len(BOM)) != BOM: f.seek(0)
         while True:
-            block = bytearray(size + (1 << 16))            # room for the rest of the last line, mostly
-            with memoryview(block) as view: read = f.readinto(view[:size])
-            del block[read:]                               # (shrinking within the allocation moves nothing)
-            if not block: return
-            if at_start and block.startswith(BOM): del block[:len(BOM)]
-            at_start = False
-            if not block.endswith(b'\n'): block += f.readline()
+            start = f.tell()
+            f.seek(start + size - 1)
+            rest = len(f.readline())                       # from the piece's last byte to the end of its line
+            f.seek(start)
+            if not (block := f.read(size - 1 + max(rest, 1))): return
+            parts = [block]
             if b'"' in block:
                 open_, extra = _quotes(block) % 2, 0
                 while open_ and extra < size and (line := f.readline()):
-                    block += line
+                    parts.append(line)
                     open_, extra = open_ ^ _quotes(line) % 2, extra + len(line)
-            if block: yield block
+            yield b''.join(parts) if len(parts) > 1 else block
 
 # %% ../nbs/00c_formats.ipynb #c85fc78b
 def _value_pattern(sep):
@@ -262,10 +261,8 @@ def _integer_rows(f, block):
     cannot tell."""
     used = sorted(f.types, key=f.columns.index)
     out = np.empty((len(used), len(block) // len(f.columns) + 1), np.int64)      # a row has >= `fields` bytes
-    buf = np.frombuffer(block, np.uint8)
-    buf.flags.writeable = False                  # one compiled kernel for bytes and bytearray blocks alike
-    rows, blank = read_lines(buf, ord(f.separator), len(f.columns), np.array([f.columns.index(c) for c in used], np.int64),
-                             out, b'"' in block)
+    rows, blank = read_lines(np.frombuffer(block, np.uint8), ord(f.separator), len(f.columns),
+                             np.array([f.columns.index(c) for c in used], np.int64), out, b'"' in block)
     if rows < 0: return None
     return rows + blank, pl.DataFrame({c: out[k, :rows].copy() for k, c in enumerate(used)})   # copies let `out` go
 
@@ -304,7 +301,7 @@ def _parsed_rows(f, block):
     body, records = regular
     if not records: return None
     schema = {c: f.types.get(c, pl.String) for c in f.columns}
-    lf = pl.scan_csv(bytes(body), has_header=False, separator=f.separator, schema=schema, empty_string_is_null=False)
+    lf = pl.scan_csv(body, has_header=False, separator=f.separator, schema=schema, empty_string_is_null=False)
     try: df = lf.select(*f.types).collect()
     except pl.exceptions.PolarsError: return None
     return None if len(df) != records or any(df[c].has_nulls() for c in f.types) else df
