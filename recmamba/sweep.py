@@ -815,6 +815,9 @@ def ray_runtime(address=None, num_cpus=None):
     try: ray.init(**where, logging_level=logging.WARNING, log_to_driver=False)
     except (ConnectionError, ValueError) as e:
         raise SweepError(f'cannot connect to the Ray cluster at {address}: {str(e).strip().splitlines()[0]}') from None
+    except Exception as e:        # Ray's own startup timeout is a bare Exception (30 s, e.g. on an overloaded machine)
+        if address: raise
+        raise SweepError(f'the embedded Ray runtime did not start ({str(e).strip().splitlines()[0]}): run the command again') from None
     try: yield ray
     finally: ray.shutdown()
 
