@@ -4,13 +4,13 @@
 
 # %% auto #0
 __all__ = ['DATASETS', 'EXPERIMENT_FILE', 'RUNTIME_SETTINGS', 'BASELINE_SETTINGS', 'SPEC_KEYS', 'GRID_KEYS', 'GRID_PARAMS',
-           'PRESETS', 'EXECUTORS', 'RAY_INSTALL', 'RAY_MAX_RETRIES', 'recipe_differences', 'ensure_dataset',
-           'temporary_workspace', 'model_name', 'from_root', 'dataset_arg', 'eval_modes', 'train_settings',
-           'check_settings', 'experiment_settings', 'Experiment', 'run_experiment', 'SweepError', 'read_spec',
-           'notebook_path', 'notebook_parameters', 'run_id', 'check_shapes', 'plan_sweep', 'notebook_kernel',
-           'sweep_dir', 'read_state', 'summarize', 'write_summary', 'save_dataset_stats', 'run_bench', 'sweep',
-           'RemoteRunError', 'import_ray', 'check_executor', 'ray_runtime', 'check_workers_see', 'sweep_arguments',
-           'spec_from_args', 'sweep_main', 'typed_command']
+           'PRESETS', 'EXECUTORS', 'RAY_INSTALL', 'RAY_MAX_RETRIES', 'RAY_START_ATTEMPTS', 'recipe_differences',
+           'ensure_dataset', 'temporary_workspace', 'model_name', 'from_root', 'dataset_arg', 'eval_modes',
+           'train_settings', 'check_settings', 'experiment_settings', 'Experiment', 'run_experiment', 'SweepError',
+           'read_spec', 'notebook_path', 'notebook_parameters', 'run_id', 'check_shapes', 'plan_sweep',
+           'notebook_kernel', 'sweep_dir', 'read_state', 'summarize', 'write_summary', 'save_dataset_stats',
+           'run_bench', 'sweep', 'RemoteRunError', 'import_ray', 'check_executor', 'ray_runtime', 'check_workers_see',
+           'sweep_arguments', 'spec_from_args', 'sweep_main', 'typed_command']
 
 # %% ../nbs/06_sweep.ipynb #afa688a7
 import argparse, contextlib, dataclasses, functools, io, itertools, json, math, os, shutil, signal, statistics, subprocess, sys, tempfile
@@ -776,6 +776,7 @@ def _sweep(name, directory, spec, overrides, plan, datasets, kernel, verbose, be
 EXECUTORS = ('local', 'ray')
 RAY_INSTALL = 'pip install -e ".[ray]" in the project (Ray with Ray Tune)'
 RAY_MAX_RETRIES = 3   # reruns of a run whose worker died, each resuming from the run's last.pt
+RAY_START_ATTEMPTS = 3   # an embedded runtime's start gives up after a fixed 30 s, which a busy machine can exceed
 
 class RemoteRunError(Exception):
     "A run that failed on a Ray worker, with the error text the worker recorded."
@@ -812,12 +813,14 @@ def ray_runtime(address=None, num_cpus=None):
     import logging
     where = dict(address=address) if address else dict(address='local', num_cpus=num_cpus, include_dashboard=False,
                                                         object_store_memory=256 * 2**20)
-    try: ray.init(**where, logging_level=logging.WARNING, log_to_driver=False)
-    except (ConnectionError, ValueError) as e:
-        raise SweepError(f'cannot connect to the Ray cluster at {address}: {str(e).strip().splitlines()[0]}') from None
-    except Exception as e:        # Ray's own startup timeout is a bare Exception (30 s, e.g. on an overloaded machine)
-        if address: raise
-        raise SweepError(f'the embedded Ray runtime did not start ({str(e).strip().splitlines()[0]}): run the command again') from None
+    for attempt in range(1, RAY_START_ATTEMPTS + 1):
+        try: ray.init(**where, logging_level=logging.WARNING, log_to_driver=False); break
+        except (ConnectionError, ValueError) as e:
+            raise SweepError(f'cannot connect to the Ray cluster at {address}: {str(e).strip().splitlines()[0]}') from None
+        except Exception as e:    # Ray's startup timeout, a bare Exception
+            ray.shutdown()
+            if address or attempt == RAY_START_ATTEMPTS:
+                raise SweepError(f'Ray did not start ({str(e).strip().splitlines()[0]}), {attempt} times') from None
     try: yield ray
     finally: ray.shutdown()
 
