@@ -781,10 +781,10 @@ RAY_START_ATTEMPTS = 3   # an embedded runtime's start gives up after a fixed 30
 class RemoteRunError(Exception):
     "A run that failed on a Ray worker, with the error text the worker recorded."
 
-def import_ray():
-    "The `ray` module, or a SweepError saying how to install it."
+def import_ray(what='--executor ray'):
+    "The `ray` module, or a SweepError saying that `what` needs it and how to install it."
     try: import ray
-    except ImportError: raise SweepError(f'--executor ray needs Ray, which is not installed: {RAY_INSTALL}') from None
+    except ImportError: raise SweepError(f'{what} needs Ray, which is not installed: {RAY_INSTALL}') from None
     return ray
 
 def _positive(v, zero_ok=False): return isinstance(v, (int, float)) and not isinstance(v, bool) and (v >= 0 if zero_ok else v > 0)

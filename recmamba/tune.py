@@ -212,7 +212,7 @@ def tune_arguments(parser):
 def tune_main(args):
     "Run `recmamba tune`; returns the exit code."
     try:
-        import_ray()
+        import_ray('recmamba tune')
         tune_study(args.dataset, args.backbone, args.maxlen, args.space, args.trials, args.epochs, args.seed, args.grace_epochs, dict(args.param),
                    args.name, args.address, args.cpus_per_trial, args.gpus_per_trial)
     except (SweepError, InputError, ValueError) as e:
