@@ -19,6 +19,7 @@ COMMANDS = {  # name: (module, one-line help)
     'train': ('recmamba.train', 'train a backbone on a processed dataset'),
     'eval': ('recmamba.evaluate', 'evaluate a trained run or a baseline'),
     'sweep': ('recmamba.sweep', 'run nbs/run.ipynb over a grid of datasets, backbones, lengths and seeds'),
+    'tune': ('recmamba.tune', 'search settings with Ray Tune (ASHA) on the validation split, alike for each backbone; writes a sweep spec'),
     'report': ('recmamba.report', 'build reports/<sweep>/index.html from a sweep'),
     'recommend': ('recmamba.serve', "top-k items for a user of a run's dataset or for a history, from streaming states"),
 }

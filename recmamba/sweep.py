@@ -4,12 +4,13 @@
 
 # %% auto #0
 __all__ = ['DATASETS', 'EXPERIMENT_FILE', 'RUNTIME_SETTINGS', 'BASELINE_SETTINGS', 'SPEC_KEYS', 'GRID_KEYS', 'GRID_PARAMS',
-           'PRESETS', 'recipe_differences', 'ensure_dataset', 'temporary_workspace', 'model_name', 'from_root',
-           'dataset_arg', 'eval_modes', 'train_settings', 'check_settings', 'experiment_settings', 'Experiment',
-           'run_experiment', 'SweepError', 'read_spec', 'notebook_path', 'notebook_parameters', 'run_id',
-           'check_shapes', 'plan_sweep', 'notebook_kernel', 'sweep_dir', 'read_state', 'summarize', 'write_summary',
-           'save_dataset_stats', 'run_bench', 'sweep', 'sweep_arguments', 'spec_from_args', 'sweep_main',
-           'typed_command']
+           'PRESETS', 'EXECUTORS', 'RAY_INSTALL', 'RAY_MAX_RETRIES', 'RAY_START_ATTEMPTS', 'recipe_differences',
+           'ensure_dataset', 'temporary_workspace', 'model_name', 'from_root', 'dataset_arg', 'eval_modes',
+           'train_settings', 'check_settings', 'experiment_settings', 'Experiment', 'run_experiment', 'SweepError',
+           'read_spec', 'notebook_path', 'notebook_parameters', 'run_id', 'check_shapes', 'plan_sweep',
+           'notebook_kernel', 'sweep_dir', 'read_state', 'summarize', 'write_summary', 'save_dataset_stats',
+           'run_bench', 'sweep', 'RemoteRunError', 'import_ray', 'check_executor', 'ray_runtime', 'check_workers_see',
+           'sweep_arguments', 'spec_from_args', 'sweep_main', 'typed_command']
 
 # %% ../nbs/06_sweep.ipynb #afa688a7
 import argparse, contextlib, dataclasses, functools, io, itertools, json, math, os, shutil, signal, statistics, subprocess, sys, tempfile
@@ -17,7 +18,7 @@ import threading, time
 from pathlib import Path
 
 from .core import InputError, Run, atomic_write, check_name, locked, os_error_message, read_json, resolve_device
-from .data import DataError, dataset_stats, load, prepare_arguments, prepare_main, project_root, reports_dir, resolve
+from .data import DataError, data_dir, dataset_stats, load, prepare_arguments, prepare_main, project_root, reports_dir, resolve
 from .models import BACKBONES
 from .evaluate import BASELINES, GENERAL_BASELINES, MODES, EvalResult, baseline, eval_filename, evaluate
 from .train import ConfigError, TrainConfig, check_config, read_yaml, train, typed_settings
@@ -571,6 +572,7 @@ def run_bench(directory, bench_args, device='auto'):
 def _error_text(e):
     from papermill.exceptions import PapermillExecutionError
     if isinstance(e, PapermillExecutionError): return f'{e.ename}: {e.evalue} (notebook cell {e.exec_count})'
+    if isinstance(e, RemoteRunError): return str(e)
     return f'{type(e).__name__}: {e}'
 
 _kernels = []   # the kernel managers of the notebooks this process runs
@@ -585,6 +587,11 @@ def _recorded_kernels():
             _kernels.append(self)
     return RecordedKernelManager
 
+def _signal_kernels(signum):
+    "Send `signum` to the kernels this process started (each with the processes it started)."
+    for km in _kernels:
+        with contextlib.suppress(OSError, AttributeError, TypeError): os.killpg(km.provisioner.pgid, signum)
+
 @contextlib.contextmanager
 def _passing_interrupts_on():
     """While a notebook runs, Ctrl-C interrupts its kernel instead of the sweep: the run stops as `recmamba train` stops,
@@ -594,8 +601,7 @@ def _passing_interrupts_on():
     def interrupt(signum, frame):
         if received: raise KeyboardInterrupt
         received.append(signum)
-        for km in _kernels:
-            with contextlib.suppress(OSError, AttributeError, TypeError): os.killpg(km.provisioner.pgid, signal.SIGINT)
+        _signal_kernels(signal.SIGINT)
     if threading.current_thread() is not threading.main_thread(): yield received; return
     previous = signal.signal(signal.SIGINT, interrupt)
     try: yield received
@@ -655,8 +661,7 @@ def _parallel(records, jobs, execute, finished, running):
                     del running[record['run']]
                     finished(record, started, future.exception())
         except KeyboardInterrupt:
-            for km in _kernels:
-                with contextlib.suppress(OSError, AttributeError, TypeError): os.killpg(km.provisioner.pgid, signal.SIGTERM)
+            _signal_kernels(signal.SIGTERM)
             raise
     if interrupted: raise KeyboardInterrupt
 
@@ -671,10 +676,13 @@ def _conflicts(directory, plan, datasets):
             if diff: problems.append(f'{entry["run"]}: ' + ', '.join(f'{k} was {a!r}, now {b!r}' for k, (a, b) in diff.items()))
     return problems
 
-def sweep(name, spec, overrides=None, kernel=None, verbose=False, bench=True, log=print, jobs=1):
-    """Run (or resume) sweep `name` of specification `spec` into reports/<name>/ (which it holds: one sweep per folder), `jobs` runs
-    at a time; returns the summary."""
+def sweep(name, spec, overrides=None, kernel=None, verbose=False, bench=True, log=print, jobs=1, executor='local', address=None,
+          cpus_per_run=1, gpus_per_run=0):
+    """Run (or resume) sweep `name` of specification `spec` into reports/<name>/ (which it holds: one sweep per folder): with the
+    `local` executor `jobs` runs at a time, with `ray` as Ray tasks of `cpus_per_run` CPUs and `gpus_per_run` GPUs each, on the
+    cluster at `address` (default: the one this process is connected to, else an embedded local runtime); returns the summary."""
     if not (_is_int(jobs) and jobs >= 1): raise SweepError(f'jobs must be a positive integer, got {jobs!r}')
+    check_executor(executor, jobs, address, cpus_per_run, gpus_per_run)
     directory = sweep_dir(name)
     plan = plan_sweep(spec, overrides)
     datasets = {}
@@ -690,11 +698,17 @@ def sweep(name, spec, overrides=None, kernel=None, verbose=False, bench=True, lo
     if problems:
         raise SweepError(f'{directory} holds finished runs made with other settings or data (use another --name, or delete those runs):\n  '
                          + '\n  '.join(problems))
+    if executor == 'ray':                                         # each worker finds its own kernel
+        with locked(directory), ray_runtime(address) as ray:
+            check_workers_see(ray, [directory, notebook_path(), *(ds.path / 'manifest.json' for ds in datasets.values())])
+            runner = functools.partial(_ray_parallel, ray, directory=directory, kernel=kernel, verbose=verbose, cpus=cpus_per_run, gpus=gpus_per_run)
+            return _sweep(name, directory, spec, overrides, plan, datasets, kernel, verbose, bench, log, jobs, runner)
     kernel = kernel or (notebook_kernel() if any(e['kind'] == 'model' for e in plan) else None)
     with locked(directory): return _sweep(name, directory, spec, overrides, plan, datasets, kernel, verbose, bench, log, jobs)
 
-def _sweep(name, directory, spec, overrides, plan, datasets, kernel, verbose, bench, log, jobs):
-    "The runs of `sweep`, in `directory`, which this process holds."
+def _sweep(name, directory, spec, overrides, plan, datasets, kernel, verbose, bench, log, jobs, runner=None):
+    """The runs of `sweep`, in `directory`, which this process holds; `runner(records, finished, running)` runs them elsewhere
+    (on Ray) instead of here."""
     from tqdm.auto import tqdm
     for ds in datasets.values(): save_dataset_stats(directory, ds)
     previous = read_state(directory)['runs']
@@ -735,7 +749,8 @@ def _sweep(name, directory, spec, overrides, plan, datasets, kernel, verbose, be
         raise KeyboardInterrupt(f'{what} ({counts["done"] + counts["skipped"]} of {len(plan)} runs done): run the same command again to '
                                 'resume the sweep') from None
     try:
-        if jobs == 1:
+        if runner: runner(todo, finished, running)
+        elif jobs == 1:
             for record in todo:
                 running = {None: record}
                 bar.set_postfix_str(record['run'])
@@ -756,6 +771,128 @@ def _sweep(name, directory, spec, overrides, plan, datasets, kernel, verbose, be
     frame = write_summary(directory)
     log(f"sweep {name}: {counts['done']} run, {counts['skipped']} already done, {counts['failed']} failed -> {directory / 'summary.csv'}")
     return frame
+
+# %% ../nbs/06_sweep.ipynb #5a680800
+EXECUTORS = ('local', 'ray')
+RAY_INSTALL = 'pip install -e ".[ray]" in the project (Ray with Ray Tune)'
+RAY_MAX_RETRIES = 3   # reruns of a run whose worker died, each resuming from the run's last.pt
+RAY_START_ATTEMPTS = 3   # an embedded runtime's start gives up after a fixed 30 s, which a busy machine can exceed
+
+class RemoteRunError(Exception):
+    "A run that failed on a Ray worker, with the error text the worker recorded."
+
+def import_ray(what='--executor ray'):
+    "The `ray` module, or a SweepError saying that `what` needs it and how to install it."
+    try: import ray
+    except ImportError: raise SweepError(f'{what} needs Ray, which is not installed: {RAY_INSTALL}') from None
+    return ray
+
+def _positive(v, zero_ok=False): return isinstance(v, (int, float)) and not isinstance(v, bool) and (v >= 0 if zero_ok else v > 0)
+
+def check_executor(executor, jobs=1, address=None, cpus_per_run=1, gpus_per_run=0):
+    "Refuse an executor, or flags that do not fit it, naming the flag; the ray executor needs Ray installed."
+    if executor not in EXECUTORS: raise SweepError(f'--executor must be one of {", ".join(EXECUTORS)}, got {executor!r}')
+    if executor == 'local':
+        given = [flag for flag, value, default in (('--address', address, None), ('--cpus-per-run', cpus_per_run, 1),
+                                                   ('--gpus-per-run', gpus_per_run, 0)) if value != default]
+        if given: raise SweepError(f'{", ".join(given)}: only with --executor ray')
+        return
+    if jobs != 1: raise SweepError('--jobs is for --executor local: on Ray, --cpus-per-run decides how many runs share a machine')
+    if not _positive(cpus_per_run): raise SweepError(f'--cpus-per-run must be a positive number, got {cpus_per_run!r}')
+    if not _positive(gpus_per_run, zero_ok=True): raise SweepError(f'--gpus-per-run must be a number >= 0, got {gpus_per_run!r}')
+    import_ray()
+
+# %% ../nbs/06_sweep.ipynb #09a8512d
+@contextlib.contextmanager
+def ray_runtime(address=None, num_cpus=None):
+    """Ray, connected for the block: the connection this process has, else the cluster at `address` ('auto': the one
+    `ray start` runs here), else an embedded local runtime of `num_cpus` CPUs (default: all); it disconnects what it
+    connected, and stops what it started."""
+    ray = import_ray()
+    if ray.is_initialized(): yield ray; return
+    import logging
+    where = dict(address=address) if address else dict(address='local', num_cpus=num_cpus, include_dashboard=False,
+                                                        object_store_memory=256 * 2**20)
+    for attempt in range(1, RAY_START_ATTEMPTS + 1):
+        try: ray.init(**where, logging_level=logging.WARNING, log_to_driver=False); break
+        except (ConnectionError, ValueError) as e:
+            raise SweepError(f'cannot connect to the Ray cluster at {address}: {str(e).strip().splitlines()[0]}') from None
+        except Exception as e:    # Ray's startup timeout, a bare Exception
+            ray.shutdown()
+            if address or attempt == RAY_START_ATTEMPTS:
+                raise SweepError(f'Ray did not start ({str(e).strip().splitlines()[0]}), {attempt} times') from None
+    try: yield ray
+    finally: ray.shutdown()
+
+def _missing_paths(paths):
+    "On a worker: its host name, and those of `paths` it cannot see."
+    import os, socket
+    return socket.gethostname(), [p for p in paths if not os.path.exists(p)]
+
+def check_workers_see(ray, paths, timeout=120):
+    """Refuse a cluster with a node that does not see `paths` (the sweep folder first, then the project's files and the
+    datasets) where this machine does: runs write their results straight into the sweep folder. A token file just written
+    into the folder tells a shared folder from a same-named local one."""
+    import uuid
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+    token = Path(paths[0]) / f'.ray-check-{uuid.uuid4().hex}'
+    token.touch()
+    try:
+        probe, names = ray.remote(_missing_paths), [str(token), *map(str, paths[1:])]
+        futures = [probe.options(num_cpus=0, scheduling_strategy=NodeAffinitySchedulingStrategy(node['NodeID'], soft=False)).remote(names)
+                   for node in ray.nodes() if node['Alive']]
+        try: answers = ray.get(futures, timeout=timeout)
+        except ray.exceptions.GetTimeoutError: raise SweepError(f'a Ray node did not answer within {timeout} s whether it sees {paths[0]}') from None
+        except ray.exceptions.RayError as e:
+            raise SweepError(f'a Ray worker could not run recmamba ({str(e).strip().splitlines()[-1]}): install the project on every node') from None
+    finally: token.unlink(missing_ok=True)
+    problems = [f'{host} sees no {", ".join(str(paths[0]) if p == str(token) else p for p in missing)}' for host, missing in answers if missing]
+    if problems:
+        raise SweepError('Ray workers write their runs into the sweep folder, so every node must see this project, its data and reports '
+                         'at the same paths (a shared filesystem): ' + '; '.join(problems))
+
+# %% ../nbs/06_sweep.ipynb #40b4a80a
+def _ray_run(entry, directory, kernel, verbose, env):
+    """One sweep run as a Ray task: `_execute` on the worker with the driver's folders and the task's threads (`env`);
+    returns (error text or None, seconds). A cancelled task stops its kernel: the run keeps its last checkpoint."""
+    import os, signal, time
+    from recmamba import sweep as installed      # the package on the worker, not this function's module
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    started = time.time()
+    try:
+        installed._execute(entry, directory, kernel or installed.notebook_kernel(), verbose, interrupted=[])
+        return None, time.time() - started
+    except KeyboardInterrupt: installed._signal_kernels(signal.SIGTERM); raise
+    except Exception as e: return installed._error_text(e), time.time() - started
+    finally:
+        installed._kernels.clear()
+        for k, v in saved.items():
+            if v is None: os.environ.pop(k, None)
+            else: os.environ[k] = v
+
+def _ray_parallel(ray, records, finished, running, directory, kernel, verbose, cpus, gpus):
+    """Run every record as a Ray task of `cpus` CPUs and `gpus` GPUs (longest windows first), and `finished(record, started,
+    error)` here as each ends; `running` holds the runs not finished. Ctrl-C cancels them all."""
+    env = dict(RECMAMBA_DATA=str(data_dir().absolute()), RECMAMBA_REPORTS=str(reports_dir().absolute()), OMP_NUM_THREADS=str(max(1, int(cpus))))
+    task, futures = ray.remote(_ray_run), {}
+    for record in sorted(records, key=lambda r: -r['params']['maxlen']):
+        ref = task.options(num_cpus=cpus, num_gpus=gpus, max_retries=RAY_MAX_RETRIES, name=record['run']).remote(record, str(directory), kernel, verbose, env)
+        futures[ref], running[record['run']] = (record, time.time()), record
+    try:
+        while futures:
+            done, _ = ray.wait(list(futures), num_returns=1, timeout=1.0)
+            for ref in done:
+                record, submitted = futures.pop(ref)
+                del running[record['run']]
+                try: error, seconds = ray.get(ref)
+                except ray.exceptions.RayError as e:           # the worker died more than RAY_MAX_RETRIES times, or the node is gone
+                    error, seconds = f'{type(e).__name__}: {str(e).strip().splitlines()[0]}', time.time() - submitted
+                finished(record, time.time() - seconds, RemoteRunError(error) if error else None)
+    except KeyboardInterrupt:
+        for ref in futures: ray.cancel(ref)
+        ray.wait(list(futures), num_returns=len(futures), timeout=30)
+        raise
 
 # %% ../nbs/06_sweep.ipynb #a25c7dcf
 def _key_value(text):
@@ -789,6 +926,13 @@ def sweep_arguments(parser):
     parser.add_argument('--verbose', action='store_true', help="stream the notebooks' output")
     parser.add_argument('--jobs', type=int, default=1, metavar='N', help='runs at a time, each with its share of the CPU cores '
                         '(default 1; on a CPU, one run per core trains faster than one run on every core)')
+    ray = parser.add_argument_group('on Ray (pip install -e ".[ray]")')
+    ray.add_argument('--executor', choices=EXECUTORS, default='local', help='local: runs in this machine\'s processes (--jobs); ray: each '
+                     'run a Ray task, on the cluster at --address or an embedded local runtime (default local)')
+    ray.add_argument('--address', metavar='ADDR', help='a running Ray cluster (`ray start --head` prints it), e.g. 10.0.0.1:6379; every '
+                     'node must see this project, data/ and reports/ at the same paths (a shared filesystem)')
+    ray.add_argument('--cpus-per-run', type=float, default=1, metavar='C', help='CPUs Ray reserves for each run, and its threads (default 1)')
+    ray.add_argument('--gpus-per-run', type=float, default=0, metavar='G', help='GPUs Ray reserves for each run (default 0; 1 on a GPU cluster)')
 
 def spec_from_args(args):
     "(name, specification, overrides) of parsed `recmamba sweep` arguments."
@@ -808,7 +952,8 @@ def sweep_main(args):
         if args.dry_run:
             for entry in plan_sweep(spec, overrides): print(entry['run'], json.dumps(entry['settings'], default=str))
             return 0
-        frame = sweep(name, spec, overrides, kernel=args.kernel, verbose=args.verbose, bench=not args.no_bench, jobs=args.jobs)
+        frame = sweep(name, spec, overrides, kernel=args.kernel, verbose=args.verbose, bench=not args.no_bench, jobs=args.jobs,
+                      executor=args.executor, address=args.address, cpus_per_run=args.cpus_per_run, gpus_per_run=args.gpus_per_run)
     except (SweepError, InputError, ValueError) as e:
         print(f'recmamba sweep: error: {e}', file=sys.stderr)
         return 2
