@@ -7,8 +7,8 @@ __all__ = ['DATASETS', 'EXPERIMENT_FILE', 'RUNTIME_SETTINGS', 'BASELINE_SETTINGS
            'PRESETS', 'recipe_differences', 'ensure_dataset', 'temporary_workspace', 'model_name', 'from_root',
            'dataset_arg', 'eval_modes', 'train_settings', 'check_settings', 'experiment_settings', 'Experiment',
            'run_experiment', 'SweepError', 'read_spec', 'notebook_path', 'notebook_parameters', 'run_id',
-           'check_shapes', 'plan_sweep', 'notebook_kernel', 'sweep_dir', 'read_state', 'summarize', 'write_summary',
-           'save_dataset_stats', 'bench_commands', 'run_bench', 'sweep', 'sweep_arguments', 'spec_from_args',
+           'bench_commands', 'check_shapes', 'plan_sweep', 'notebook_kernel', 'sweep_dir', 'read_state', 'summarize',
+           'write_summary', 'save_dataset_stats', 'run_bench', 'sweep', 'sweep_arguments', 'spec_from_args',
            'sweep_main', 'typed_command']
 
 # %% ../nbs/06_sweep.ipynb #afa688a7
@@ -379,6 +379,12 @@ class _Refusing(argparse.ArgumentParser):
 
 def _is_int(v): return isinstance(v, int) and not isinstance(v, bool)
 
+def bench_commands(bench):
+    "The argument lists of a specification's `bench`: one list of `recmamba bench` arguments, or a list of them; None if neither."
+    if isinstance(bench, list) and all(isinstance(v, str) for v in bench): return [bench]
+    if isinstance(bench, list) and all(isinstance(b, list) and all(isinstance(v, str) for v in b) for b in bench): return bench
+    return None
+
 def check_shapes(spec, where='sweep'):
     "Refuse a specification (or grid) whose values have the wrong shape, naming the key: checked when planning, not after every run."
     def fail(key, expected): raise SweepError(f'{where}: {key} must be {expected}, got {spec[key]!r}')
@@ -558,12 +564,6 @@ def save_dataset_stats(directory, ds):
     path = Path(directory) / 'datasets' / f'{ds.name}.json'
     if not path.exists(): _atomic_json(path, dataset_stats(ds))
     return path
-
-def bench_commands(bench):
-    "The argument lists of a specification's `bench`: one list of `recmamba bench` arguments, or a list of them; None if neither."
-    if isinstance(bench, list) and all(isinstance(v, str) for v in bench): return [bench]
-    if isinstance(bench, list) and all(isinstance(b, list) and all(isinstance(v, str) for v in b) for b in bench): return bench
-    return None
 
 def run_bench(directory, bench, device='auto'):
     "Run each `recmamba bench` of `bench` (see `bench_commands`) into directory/bench/ unless its JSON is there; returns the JSON paths."
