@@ -8,7 +8,8 @@ __all__ = ['MODEL_CASES', 'DEFAULT_LENGTHS', 'GOAL_GRID', 'SHORT_MAX', 'SCAN_LAY
            'peak_rss_mib', 'peak_torch_cpu_mib', 'peak_memory', 'model_step', 'scan_case_inputs', 'scan_step',
            'run_case', 'case_main', 'run_in_subprocess', 'case_specs', 'describe', 'machine_info', 'run_cases',
            'summary', 'goals', 'figure', 'save_report', 'stream_state', 'stream_case', 'stream_goals', 'stream_summary',
-           'stream_figure', 'run_stream', 'bench_arguments', 'check_bench_args', 'bench_main', 'default_out_dir']
+           'stream_figure', 'views', 'run_stream', 'bench_arguments', 'check_bench_args', 'bench_main',
+           'default_out_dir']
 
 # %% ../nbs/05_bench.ipynb #89eaa066
 import argparse, ctypes, json, math, os, platform, re, statistics, subprocess, sys, tempfile, time
@@ -392,8 +393,8 @@ def save_report(report, out_dir, name):
     out_dir = Path(out_dir)
     json_path, html_path = out_dir / f'{name}.json', out_dir / f'{name}.html'
     with atomic_write(json_path, 'w') as f: f.write(json.dumps(report, indent=1))
-    fig = figure(report)
-    text = summary(report) + '\n\n' + '\n'.join(goals(report))
+    fig, table, lines = views(report)
+    text = table + '\n\n' + '\n'.join(lines)
     html = fig.to_html(include_plotlyjs=True, full_html=True)
     html = html.replace('</body>', f'<pre style="font-size:12px">{_escape(text)}</pre></body>', 1)
     with atomic_write(html_path, 'w') as f: f.write(html)
@@ -484,6 +485,14 @@ def stream_figure(rows, title):
     fig.update_xaxes(type='log', title_text='history length L'); fig.update_yaxes(type='log')
     fig.update_yaxes(title_text='ms', row=1, col=1); fig.update_yaxes(title_text='bytes', row=1, col=2)
     return fig.update_layout(title=title, height=450, width=1100)
+
+def views(report):
+    "(figure, summary, goal lines) of a `recmamba bench` report, by its kind: the training step's, or `--stream`'s serving."
+    if report.get('kind') == 'stream':
+        rows = report['results']
+        title = f"recmamba bench --stream — {report['machine']['cpu']}, {report['created']}"
+        return stream_figure(rows, title), stream_summary(rows), stream_goals(rows)
+    return figure(report), summary(report), goals(report)
 
 def run_stream(args, log=print):
     "`recmamba bench --stream`: every case, length and batch; returns the report."
@@ -589,18 +598,12 @@ def bench_main(args):
         return 2
     out = Path(args.out) if args.out else default_out_dir()
     if args.stream is not None:
-        report = run_stream(args)
-        text = stream_summary(report['results']) + '\n\n' + '\n'.join(stream_goals(report['results']))
-        print('\n'.join(text.split('\n')[len(report['results']) + 2:]))
-        with atomic_write(out / f'{args.name}.json', 'w') as f: f.write(json.dumps(report, indent=1))
-        fig = stream_figure(report['results'], f"recmamba bench --stream — {report['machine']['cpu']}, {report['created']}")
-        html = fig.to_html(include_plotlyjs=True, full_html=True).replace('</body>', f'<pre>{_escape(text)}</pre></body>', 1)
-        with atomic_write(out / f'{args.name}.html', 'w') as f: f.write(html)
-        print(f'wrote {out / args.name}.json and .html')
-        return 0
-    report = run_cases(args)
-    print(summary(report))
-    print('\n'.join(goals(report)))
+        report = run_stream(args)                          # its table was printed row by row
+        print('\n'.join(stream_goals(report['results'])))
+    else:
+        report = run_cases(args)
+        print(summary(report))
+        print('\n'.join(goals(report)))
     for path in save_report(report, out, args.name): print(f'wrote {path}')
     return 1 if any(r['status'] == 'failed' for r in report['results']) else 0  # out of memory and timeouts are results
 

@@ -221,23 +221,23 @@ class CheckpointError(InputError):
 
 def _first_line(e): return (str(e).strip().splitlines() or [type(e).__name__])[0].split('. ')[0][:200]
 
-def load_checkpoint(path, device='cpu'):
-    "A checkpoint file (a dict), loaded with `weights_only=True`: tensors and plain Python values only."
+def load_checkpoint(path, device='cpu', what='checkpoint'):
+    "A checkpoint file (a dict; `what` names the kind of file in errors), loaded with `weights_only=True`: tensors and plain Python values only."
     import pickle, zipfile, torch
     path = Path(path)
-    if not path.is_file(): raise CheckpointError(f'no checkpoint at {path}')
+    if not path.is_file(): raise CheckpointError(f'no {what} at {path}')
     try: ckpt = torch.load(path, map_location=device, weights_only=True)
     except pickle.UnpicklingError as e:
         code = re.search(r'GLOBAL ([\w.]+)', str(e))
         if code: raise CheckpointError(f'{path}: refused: it holds Python code ({code.group(1)}), which loading would run; '
-                                       'a checkpoint holds tensors and plain values only') from None
-        raise CheckpointError(f'{path}: not a readable checkpoint (corrupt: {_first_line(e)})') from None
+                                       f'a {what} holds tensors and plain values only') from None
+        raise CheckpointError(f'{path}: not a readable {what} (corrupt: {_first_line(e)})') from None
     except OSError as e:
         if e.filename is not None: raise                 # opening it failed: the machine's error
-        raise CheckpointError(f'{path}: not a readable checkpoint (empty, truncated or corrupt: {_first_line(e)})') from None
+        raise CheckpointError(f'{path}: not a readable {what} (empty, truncated or corrupt: {_first_line(e)})') from None
     except (RuntimeError, EOFError, ValueError, KeyError, IndexError, zipfile.BadZipFile) as e:
-        raise CheckpointError(f'{path}: not a readable checkpoint (empty, truncated or corrupt: {_first_line(e)})') from None
-    if not isinstance(ckpt, dict): raise CheckpointError(f'{path}: not a recmamba checkpoint (it holds a {type(ckpt).__name__}, not a dict)')
+        raise CheckpointError(f'{path}: not a readable {what} (empty, truncated or corrupt: {_first_line(e)})') from None
+    if not isinstance(ckpt, dict): raise CheckpointError(f'{path}: not a recmamba {what} (it holds a {type(ckpt).__name__}, not a dict)')
     return ckpt
 
 # %% ../nbs/00_core.ipynb #99924fa7

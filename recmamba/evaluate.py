@@ -367,13 +367,20 @@ def _run_model(self, which='best', device='cpu'):
     return load_model(self.path, which, device)
 
 def _check_data(run, ds, model, allow_other_dataset):
-    "Refuse to evaluate `run`'s model on data it did not train on (unless allowed), or on items it does not have."
+    "Refuse to use `run`'s model on data it did not train on (unless allowed; None: it cannot be), or on items it does not have."
     trained = (run.info.get('dataset') or {}).get('content_hash')
     if trained and dataset_hash(ds) != trained and not allow_other_dataset:
-        raise DataError(f'{ds.path} holds other data than this run trained on (content {dataset_hash(ds)[:19]}…, the run\'s {trained[:19]}…): '
-                        'pass --allow-other-dataset (allow_other_dataset=True) to evaluate on it deliberately')
+        raise DataError(f'{ds.path} holds other data than this run trained on (content {dataset_hash(ds)[:19]}…, the run\'s {trained[:19]}…): ' +
+                        ('pass --allow-other-dataset (allow_other_dataset=True) to evaluate on it deliberately' if allow_other_dataset is not None
+                         else 'prepare it again as the run saw it, or train on it'))
     if model.num_items != ds.num_items:
         raise DataError(f'{run.path} ranks {model.num_items:,} items, but {ds.path} has {ds.num_items:,}: its item ids mean other items')
+
+def _run_check(self, model, ds, which='best', allow_other_dataset=False):
+    "Refuse this run's `which`.pt `model` where it was trained otherwise than config.json says, or on other data than `ds` (see above)."
+    check_settings(self.path / f'{which}.pt', model.config,
+                   {k: BACKBONES.aliases.get(v, v) if k == 'backbone' else v for k, v in self.config.items() if v is not None})
+    _check_data(self, ds, model, allow_other_dataset)
 
 def _run_evaluate(self, split='test', mode=None, neg_samples=None, seed=None, which='best', device='cpu', dataset=None, save=True,
                   exclude_history=None, allow_other_dataset=False, **kwargs):
@@ -385,8 +392,7 @@ def _run_evaluate(self, split='test', mode=None, neg_samples=None, seed=None, wh
     exclude_history = cfg.get('exclude_history', False) if exclude_history is None else exclude_history
     if not (dataset or cfg.get('dataset')): raise InputError(f'{self.path / "config.json"} names no dataset: pass --dataset')
     ds, model = load(dataset or cfg['dataset']), self.model(which, resolve_device(device))
-    check_settings(self.path / f'{which}.pt', model.config, {k: BACKBONES.aliases.get(v, v) if k == 'backbone' else v for k, v in cfg.items() if v is not None})
-    _check_data(self, ds, model, allow_other_dataset)
+    self.check(model, ds, which, allow_other_dataset)
     with contextlib.ExitStack() as stack:
         not_saved = None if save else 'not asked to'
         if save:
@@ -401,7 +407,7 @@ def _run_evaluate(self, split='test', mode=None, neg_samples=None, seed=None, wh
     result.not_saved = not_saved
     return result
 
-Run.model, Run.evaluate = _run_model, _run_evaluate
+Run.model, Run.check, Run.evaluate = _run_model, _run_check, _run_evaluate
 
 # %% ../nbs/03_evaluate.ipynb #8905c99d
 def _bool_flag(text):

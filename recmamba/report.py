@@ -359,7 +359,7 @@ def bench_reports(directory):
 
 def build_report(name_or_dir):
     "Write reports/<sweep>/index.html (and plotly.min.js, rendered run notebooks); returns (path, figure ids, summary frame)."
-    from recmamba.bench import figure as bench_figure, summary as bench_summary
+    from recmamba.bench import views as bench_views
     directory = Path(name_or_dir) if len(Path(name_or_dir).parts) > 1 else sweep_dir(name_or_dir)
     if not directory.is_dir(): raise SweepError(f'no sweep at {directory}: run `recmamba sweep --name {directory.name} …` first')
     if not (directory / 'sweep.json').is_file(): raise SweepError(f'{directory} is not a sweep (no sweep.json): nothing was written')
@@ -385,10 +385,12 @@ def build_report(name_or_dir):
     trained = [d for d in datasets if (done[(done['dataset'] == d)]['kind'] == 'model').any()]
     eff = ''.join(add(efficiency_figure(frame, d), f'fig-efficiency-{_slug(d)}') for d in trained)
     benches = bench_reports(directory)
-    for stem, rep in benches.items():
-        eff += f'<h3>recmamba bench ({html.escape(stem)})</h3>' + add(bench_figure(rep).update_layout(width=None), f'fig-bench-{_slug(stem)}')
-        eff += f'<pre class="note">{html.escape(bench_summary(rep))}</pre>'
-    if not benches: eff += '<p class="note">No benchmark with this sweep (run `recmamba bench --out reports/NAME/bench`).</p>'
+    for stem, rep in benches.items():   # a training step's benchmark or a --stream one: each with its own figure, table and goals
+        fig, table, lines = bench_views(rep)
+        eff += f'<h3>recmamba bench ({html.escape(stem)})</h3>' + add(fig.update_layout(width=None), f'fig-bench-{_slug(stem)}')
+        eff += f'<pre class="note">{html.escape(table)}\n\n{html.escape(chr(10).join(lines))}</pre>'
+    if not benches: eff += ('<p class="note">No benchmark with this sweep (run `recmamba bench --out reports/NAME/bench`, '
+                            'and `recmamba bench --stream --out reports/NAME/bench` for serving).</p>')
     sections.append(('efficiency', 'Efficiency', eff))
     curves = ''
     for d in trained:

@@ -13,12 +13,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .dataset import DataError, _file_digest, load
-from .evaluate import Run, atomic_write, load_checkpoint
+from .core import Busy, InputError, load_checkpoint, locked, os_error_message, save_checkpoint
+from .dataset import _file_digest, load
+from .evaluate import Run
 from .models import build_model, state_bytes
 
 # %% ../nbs/08_serve.ipynb #7e9b0e90
-class ServeError(ValueError):
+class ServeError(InputError, ValueError):
     "Bad input to serving: an unknown user or item, an empty history, a run that cannot stream, another run's state file."
 
 STATE_FORMAT = 1
@@ -29,16 +30,15 @@ class StateStore:
     def __init__(self, run, which='best', device='cpu'):
         self.run = Run(run)
         checkpoint = self.run.path / f'{which}.pt'
-        weights = load_checkpoint(checkpoint, device)
-        self.model = build_model(**weights['model_config'])
-        self.model.load_state_dict(weights['model'])
-        self.model.to(device).eval()
+        self.model = self.run.model(which, device)
         where = f'run {self.run.path} ({self.model.backbone}, {which}.pt)'
         if not self.model.supports_step: raise ServeError(f'{where}: {self.model.stream_blocker}')
         if state_bytes(self.model, 2) != state_bytes(self.model, 1):
             raise ServeError(f'{where}: its KV cache grows with every event and the store keeps a fixed-size state per user; '
                              'serve a mamba or linrec run trained with use_pos_emb=false')
-        self.dataset = load(self.run.info['dataset']['path'])
+        if not self.run.config.get('dataset'): raise InputError(f'{self.run.path / "config.json"} names no dataset')
+        self.dataset = load(self.run.config['dataset'])
+        self.run.check(self.model, self.dataset, which, allow_other_dataset=None)   # its own settings, the data it trained on
         self.identity = dict(run=str(self.run.path), checkpoint=f'{which}.pt', checkpoint_sha256=_file_digest(checkpoint),
                              dataset=self.dataset.manifest.get('content_hash'))
         self.user_raw = [str(u) for u in self.dataset.id_map('user')['raw_id'].to_list()]
@@ -149,26 +149,33 @@ StateStore._top, StateStore.recommend, StateStore.recommend_history = _top, _rec
 
 # %% ../nbs/08_serve.ipynb #b91c0ecb
 def _save(self, path=None):
-    "Write the store to `path` (default `default_state_path`) atomically; returns the path."
+    "Write the store to `path` (default `default_state_path`) atomically; returns the path. A failed write is its OSError, naming `path`."
     path = Path(path or default_state_path(self.run, Path(self.identity['checkpoint']).stem))
     payload = dict(format=STATE_FORMAT, identity=self.identity, new_users=self.user_raw[self.dataset.num_users:],
                    state=self.state, seen=torch.from_numpy(self.seen))
-    with atomic_write(path) as f: torch.save(payload, f)
+    save_checkpoint(path, payload)
     return path
+
+def _fits(self, payload):
+    "Whether a state file's payload (of this store's identity) holds a state of the model's shape for each of its users."
+    new, state, seen, fresh = payload.get('new_users'), payload.get('state'), payload.get('seen'), self.model.init_state(1)
+    if not (isinstance(new, list) and all(isinstance(u, str) for u in new) and isinstance(seen, torch.Tensor) and seen.dim() == 1
+            and isinstance(state, dict) and state.keys() == fresh.keys()): return False
+    rows = self.dataset.num_users + len(new)
+    return all(isinstance(v, torch.Tensor) and v.dtype == fresh[k].dtype and v.shape == (rows, *fresh[k].shape[1:]) for k, v in state.items())
 
 def _load(self, path=None):
     "Replace the store's states by those saved at `path`, if they were saved for this run's checkpoint and dataset."
     path = Path(path or default_state_path(self.run, Path(self.identity['checkpoint']).stem))
-    try: payload = torch.load(path, weights_only=True)
-    except FileNotFoundError: raise
-    except Exception as e: raise ServeError(f'{path} is not a recmamba state file ({type(e).__name__}: {e})'.splitlines()[0]) from None
-    if not isinstance(payload, dict) or payload.get('format') != STATE_FORMAT:
+    payload = load_checkpoint(path, what='state file')          # weights_only=True; one line for an empty, corrupt or hostile file
+    if payload.get('format') != STATE_FORMAT or not isinstance(payload.get('identity'), dict):
         raise ServeError(f'{path} is not a recmamba state file of format {STATE_FORMAT}')
     theirs, ours = payload['identity'], self.identity
     for key, what in (('checkpoint_sha256', 'checkpoint'), ('dataset', 'dataset')):
         if theirs.get(key) != ours.get(key):
-            raise ServeError(f'{path} holds the states of another {what}: {theirs["run"]} ({theirs["checkpoint"]}, {key} {str(theirs.get(key))[:19]}…), '
+            raise ServeError(f'{path} holds the states of another {what}: {theirs.get("run")} ({theirs.get("checkpoint")}, {key} {str(theirs.get(key))[:19]}…), '
                              f'not {ours["run"]} ({ours["checkpoint"]}, {str(ours.get(key))[:19]}…); delete it to warm a new one')
+    if not self._fits(payload): raise ServeError(f'{path}: its states do not fit the model of {ours["run"]} ({ours["checkpoint"]}): damaged or edited; delete it to warm a new one')
     self.user_raw = self.user_raw[:self.dataset.num_users] + list(payload['new_users'])
     self.user_rows = {u: row for row, u in enumerate(self.user_raw)}
     self.state, self.seen = payload['state'], payload['seen'].numpy()
@@ -176,15 +183,22 @@ def _load(self, path=None):
 
 def default_state_path(run, which='best'): return Path(run) / 'serve' / f'{which}.state.pt'
 
-def open_store(run, which='best', path=None, device='cpu'):
-    "The store of `run`: loaded from its state file if there is one, else warmed from the dataset and saved there."
+def open_store(run, which='best', path=None, device='cpu', warn=None):
+    """The store of `run`: loaded from its state file if there is one, else warmed from the dataset and saved there, holding
+    the run's folder. With `warn`, a store that cannot be saved (a training run holds the folder, or it cannot be written)
+    is returned all the same and `warn` is told why; without, that is an error."""
     store = StateStore(run, which, device)
     path = Path(path or default_state_path(run, which))
     if path.exists(): return store.load(path)
-    store.warm().save(path)
+    store.warm()
+    try:
+        with locked(store.run.path): store.save(path)         # a training run may be replacing the checkpoint it was warmed from
+    except (Busy, OSError) as e:
+        if warn is None: raise
+        warn(f'the states were not saved: {e if isinstance(e, Busy) else os_error_message(e)}')
     return store
 
-StateStore.save, StateStore.load = _save, _load
+StateStore._fits, StateStore.save, StateStore.load = _fits, _save, _load
 
 # %% ../nbs/08_serve.ipynb #e061f115
 def read_history(path):
@@ -207,16 +221,26 @@ def recommend_arguments(parser):
     parser.add_argument('--json', action='store_true', help='print one JSON object')
 
 def recommend_main(args):
-    "Run `recmamba recommend`; returns the exit status (2 on bad input)."
+    "Run `recmamba recommend`; returns the exit status (2: bad input, 1: the machine's error, 130: interrupted)."
+    def say(what, message): print(f'recmamba recommend: {what}: {" ".join(str(message).split())}', file=sys.stderr)
+    state = Path(args.state or default_state_path(args.run, args.checkpoint))
+    existed = state.exists()
     try:
         if args.k < 1: raise ServeError(f'--k must be at least 1, got {args.k}')
         if args.history:
             ids, lines = read_history(args.history)
             top = StateStore(args.run, args.checkpoint).recommend_history(ids, args.k, args.exclude_seen, lines, f'--history {args.history}')
-        else: top = open_store(args.run, args.checkpoint, args.state).recommend([args.user], args.k, args.exclude_seen)[0]
-    except (ServeError, DataError, FileNotFoundError) as e:
-        print(f'recmamba recommend: error: {" ".join(str(e).split())}', file=sys.stderr)
+        else: top = open_store(args.run, args.checkpoint, args.state, warn=lambda m: say('warning', m)).recommend([args.user], args.k, args.exclude_seen)[0]
+    except InputError as e:
+        say('error', e)
         return 2
+    except OSError as e:
+        say('error', f'{os_error_message(e)}; nothing was written')
+        return 1
+    except KeyboardInterrupt:
+        print(f'recmamba recommend: interrupted; {state} was written whole' if not existed and state.exists() else
+              'recmamba recommend: interrupted; nothing was written', file=sys.stderr)
+        return 130
     if args.json:
         print(json.dumps(dict(run=str(args.run), user=args.user, history=args.history, k=args.k, exclude_seen=args.exclude_seen,
                               items=[i for i, _ in top], scores=[s for _, s in top])))

@@ -7,10 +7,10 @@ __all__ = ['DATASETS', 'EXPERIMENT_FILE', 'RUNTIME_SETTINGS', 'BASELINE_SETTINGS
            'PRESETS', 'EXECUTORS', 'RAY_INSTALL', 'RAY_MAX_RETRIES', 'RAY_START_ATTEMPTS', 'recipe_differences',
            'ensure_dataset', 'temporary_workspace', 'model_name', 'from_root', 'dataset_arg', 'eval_modes',
            'train_settings', 'check_settings', 'experiment_settings', 'Experiment', 'run_experiment', 'SweepError',
-           'read_spec', 'notebook_path', 'notebook_parameters', 'run_id', 'check_shapes', 'plan_sweep',
-           'notebook_kernel', 'sweep_dir', 'read_state', 'summarize', 'write_summary', 'save_dataset_stats',
-           'run_bench', 'sweep', 'RemoteRunError', 'import_ray', 'check_executor', 'ray_runtime', 'check_workers_see',
-           'sweep_arguments', 'spec_from_args', 'sweep_main', 'typed_command']
+           'read_spec', 'notebook_path', 'notebook_parameters', 'run_id', 'bench_commands', 'check_shapes',
+           'plan_sweep', 'notebook_kernel', 'sweep_dir', 'read_state', 'summarize', 'write_summary',
+           'save_dataset_stats', 'run_bench', 'sweep', 'RemoteRunError', 'import_ray', 'check_executor', 'ray_runtime',
+           'check_workers_see', 'sweep_arguments', 'spec_from_args', 'sweep_main', 'typed_command']
 
 # %% ../nbs/06_sweep.ipynb #afa688a7
 import argparse, contextlib, dataclasses, functools, io, itertools, json, math, os, shutil, signal, statistics, subprocess, sys, tempfile
@@ -380,6 +380,12 @@ class _Refusing(argparse.ArgumentParser):
 
 def _is_int(v): return isinstance(v, int) and not isinstance(v, bool)
 
+def bench_commands(bench):
+    "The argument lists of a specification's `bench`: one list of `recmamba bench` arguments, or a list of them; None if neither."
+    if isinstance(bench, list) and all(isinstance(v, str) for v in bench): return [bench]
+    if isinstance(bench, list) and all(isinstance(b, list) and all(isinstance(v, str) for v in b) for b in bench): return bench
+    return None
+
 def check_shapes(spec, where='sweep'):
     "Refuse a specification (or grid) whose values have the wrong shape, naming the key: checked when planning, not after every run."
     def fail(key, expected): raise SweepError(f'{where}: {key} must be {expected}, got {spec[key]!r}')
@@ -393,11 +399,16 @@ def check_shapes(spec, where='sweep'):
         if key == 'backbone_params' and not (isinstance(value, dict) and all(isinstance(v, dict) for v in value.values())): fail(key, 'a mapping of backbone to parameters')
         if key == 'grids' and not (isinstance(value, list) and all(isinstance(g, dict) for g in value)): fail(key, 'a list of mappings')
         if key == 'bench':
-            if not (isinstance(value, list) and all(isinstance(v, str) for v in value)): fail(key, 'a list of `recmamba bench` arguments')
+            benches = bench_commands(value)
+            if benches is None: fail(key, 'a list of `recmamba bench` arguments, or a list of such lists (one per benchmark)')
             from recmamba.bench import bench_arguments
-            parser = _Refusing(prog='recmamba bench')
-            bench_arguments(parser)
-            parser.parse_args(value + ['--out', 'bench'])
+            outputs = []
+            for args in benches:
+                parser = _Refusing(prog='recmamba bench')
+                bench_arguments(parser)
+                parsed = parser.parse_args(args + ['--out', 'bench'])
+                outputs.append(parsed.name or (parsed.stream is not None, parsed.goals, parsed.device))  # bench_main's file name
+            if len(set(outputs)) < len(outputs): fail(key, 'benchmarks that write different files (give each its own --name)')
 
 def _check_run_params(params, rid):
     "The notebook's own parameters of a planned run: rank_all true or false, nproc a positive integer."
@@ -555,18 +566,20 @@ def save_dataset_stats(directory, ds):
     if not path.exists(): _atomic_json(path, dataset_stats(ds))
     return path
 
-def run_bench(directory, bench_args, device='auto'):
-    "Run `recmamba bench` with `bench_args` into directory/bench/ unless its JSON is there; returns the JSON path."
-    from recmamba.bench import bench_arguments, bench_main
-    parser = argparse.ArgumentParser(prog='recmamba bench')
-    bench_arguments(parser)
-    args = list(bench_args)
-    if '--device' not in args: args += ['--device', 'cuda' if device != 'cpu' and str(resolve_device(device)).startswith('cuda') else 'cpu']
-    parsed = parser.parse_args(args + ['--out', str(Path(directory) / 'bench')])
-    target = Path(directory) / 'bench' / f'{(parsed.name or parsed.device).replace(":", "")}.json'
-    if target.exists(): return target
-    if bench_main(parsed) != 0 and not target.exists(): raise RuntimeError('recmamba bench failed (see its output above)')
-    return target
+def run_bench(directory, bench, device='auto'):
+    "Run each `recmamba bench` of `bench` (see `bench_commands`) into directory/bench/ unless its JSON is there; returns the JSON paths."
+    from recmamba.bench import bench_arguments, bench_main, check_bench_args
+    targets = []
+    for bench_args in bench_commands(bench):
+        parser = argparse.ArgumentParser(prog='recmamba bench')
+        bench_arguments(parser)
+        args = list(bench_args)
+        if '--device' not in args: args += ['--device', 'cuda' if device != 'cpu' and str(resolve_device(device)).startswith('cuda') else 'cpu']
+        parsed = check_bench_args(parser.parse_args(args + ['--out', str(Path(directory) / 'bench')]))
+        target = Path(directory) / 'bench' / f'{parsed.name}.json'
+        if not target.exists() and bench_main(parsed) != 0 and not target.exists(): raise RuntimeError('recmamba bench failed (see its output above)')
+        targets.append(target)
+    return targets
 
 # %% ../nbs/06_sweep.ipynb #151005f9
 def _error_text(e):
