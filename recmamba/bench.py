@@ -8,7 +8,7 @@ __all__ = ['MODEL_CASES', 'DEFAULT_LENGTHS', 'GOAL_GRID', 'SHORT_MAX', 'SCAN_LAY
            'peak_rss_mib', 'peak_torch_cpu_mib', 'peak_memory', 'model_step', 'scan_case_inputs', 'scan_step',
            'run_case', 'case_main', 'run_in_subprocess', 'case_specs', 'describe', 'machine_info', 'run_cases',
            'summary', 'goals', 'figure', 'save_report', 'stream_state', 'stream_case', 'stream_goals', 'stream_summary',
-           'stream_figure', 'views', 'run_stream', 'bench_arguments', 'check_bench_args', 'bench_main',
+           'stream_figure', 'views', 'run_stream', 'bench_arguments', 'check_bench_args', 'report_name', 'bench_main',
            'default_out_dir']
 
 # %% ../nbs/05_bench.ipynb #89eaa066
@@ -587,8 +587,12 @@ def check_bench_args(args):
     if args.mem_limit_gb is None and device.type == 'cpu':
         total = re.search(r'^MemTotal:\s+(\d+) kB', Path('/proc/meminfo').read_text(), re.M)
         args.mem_limit_gb = 0.75 * int(total.group(1)) / 2**20 if total else None
-    args.name = args.name or ('stream-' if args.stream is not None else '') + args.device.replace(':', '') + ('-goals' if args.goals else '')
+    args.name = report_name(args)
     return args
+
+def report_name(args):
+    "The file stem `bench_main` writes its report to: `--name`, else the device, marked stream- and -goals."
+    return args.name or ('stream-' if args.stream is not None else '') + args.device.replace(':', '') + ('-goals' if args.goals else '')
 
 def bench_main(args):
     "`recmamba bench`: run, print the tables and goals, write reports/bench/<name>.json and .html."

@@ -10,7 +10,7 @@ __all__ = ['DATASETS', 'EXPERIMENT_FILE', 'RUNTIME_SETTINGS', 'BASELINE_SETTINGS
            'read_spec', 'notebook_path', 'notebook_parameters', 'run_id', 'bench_commands', 'check_shapes',
            'plan_sweep', 'notebook_kernel', 'sweep_dir', 'read_state', 'summarize', 'write_summary',
            'save_dataset_stats', 'run_bench', 'sweep', 'RemoteRunError', 'import_ray', 'check_executor', 'ray_runtime',
-           'check_workers_see', 'sweep_arguments', 'spec_from_args', 'sweep_main', 'typed_command']
+           'check_workers_see', 'key_value', 'sweep_arguments', 'spec_from_args', 'sweep_main', 'typed_command']
 
 # %% ../nbs/06_sweep.ipynb #afa688a7
 import argparse, contextlib, dataclasses, functools, io, itertools, json, math, os, shutil, signal, statistics, subprocess, sys, tempfile
@@ -401,13 +401,13 @@ def check_shapes(spec, where='sweep'):
         if key == 'bench':
             benches = bench_commands(value)
             if benches is None: fail(key, 'a list of `recmamba bench` arguments, or a list of such lists (one per benchmark)')
-            from recmamba.bench import bench_arguments
+            from recmamba.bench import bench_arguments, report_name
             outputs = []
             for args in benches:
                 parser = _Refusing(prog='recmamba bench')
                 bench_arguments(parser)
                 parsed = parser.parse_args(args + ['--out', 'bench'])
-                outputs.append(parsed.name or (parsed.stream is not None, parsed.goals, parsed.device))  # bench_main's file name
+                outputs.append(report_name(parsed))
             if len(set(outputs)) < len(outputs): fail(key, 'benchmarks that write different files (give each its own --name)')
 
 def _check_run_params(params, rid):
@@ -652,13 +652,16 @@ def _threads_per_run(jobs):
     try: yield
     finally: os.environ.pop('OMP_NUM_THREADS', None)
 
+def _longest_first(records):
+    "Runs in the order to start them: the longest windows first, so that the runs left to finish alone at the end are short."
+    return sorted(records, key=lambda r: -r['params']['maxlen'])
+
 def _parallel(records, jobs, execute, finished, running):
     """Run `execute(record, interrupted)` for every record, `jobs` at a time in threads (each notebook runs in its own kernel
-    process), and `finished(record, started, error)` here as each ends; `running` holds the runs under way. The longest windows
-    start first, so that the runs left to finish alone at the end are short ones. A Ctrl-C interrupts every running kernel,
+    process), longest first, and `finished(record, started, error)` here as each ends; `running` holds the runs under way. A Ctrl-C interrupts every running kernel,
     as in a single run, and starts no more runs; a second one stops them at once."""
     import concurrent.futures as cf
-    pending, futures = sorted(records, key=lambda r: -r['params']['maxlen']), {}
+    pending, futures = _longest_first(records), {}
     with _threads_per_run(jobs), _passing_interrupts_on() as interrupted, cf.ThreadPoolExecutor(jobs) as pool:
         try:
             while pending or futures:
@@ -889,7 +892,7 @@ def _ray_parallel(ray, records, finished, running, directory, kernel, verbose, c
     error)` here as each ends; `running` holds the runs not finished. Ctrl-C cancels them all."""
     env = dict(RECMAMBA_DATA=str(data_dir().absolute()), RECMAMBA_REPORTS=str(reports_dir().absolute()), OMP_NUM_THREADS=str(max(1, int(cpus))))
     task, futures = ray.remote(_ray_run), {}
-    for record in sorted(records, key=lambda r: -r['params']['maxlen']):
+    for record in _longest_first(records):
         ref = task.options(num_cpus=cpus, num_gpus=gpus, max_retries=RAY_MAX_RETRIES, name=record['run']).remote(record, str(directory), kernel, verbose, env)
         futures[ref], running[record['run']] = (record, time.time()), record
     try:
@@ -908,7 +911,7 @@ def _ray_parallel(ray, records, finished, running, directory, kernel, verbose, c
         raise
 
 # %% ../nbs/06_sweep.ipynb #a25c7dcf
-def _key_value(text):
+def key_value(text):
     import yaml
     key, sep, value = text.partition('=')
     if not sep or not key.strip(): raise argparse.ArgumentTypeError(f'expected key=value, got {text!r}')
@@ -930,7 +933,7 @@ def sweep_arguments(parser):
     parser.add_argument('--baselines', nargs='*', metavar='B', help=f'baselines (default: {", ".join(GENERAL_BASELINES)}; none: --baselines alone; oracle: synthetic sessions data)')
     parser.add_argument('--maxlens', nargs='+', type=int, metavar='L', help='history lengths (windows)')
     parser.add_argument('--seeds', nargs='+', type=int, metavar='S', help='training seeds')
-    parser.add_argument('-p', '--param', action='append', type=_key_value, default=[], metavar='KEY=VALUE',
+    parser.add_argument('-p', '--param', action='append', type=key_value, default=[], metavar='KEY=VALUE',
                         help='a notebook parameter or train setting for every run, value in YAML (e.g. -p epochs=5 -p lr=0.001)')
     parser.add_argument('--dry-run', action='store_true', help='print every planned run with its complete settings, and exit')
     parser.add_argument('--no-bench', action='store_true', help="skip the specification's efficiency benchmark")
