@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from .core import Busy, InputError, load_checkpoint, locked, os_error_message, save_checkpoint
-from .dataset import _file_digest, load
+from .dataset import file_digest, load
 from .evaluate import Run
 from .models import build_model, state_bytes
 
@@ -39,7 +39,7 @@ class StateStore:
         if not self.run.config.get('dataset'): raise InputError(f'{self.run.path / "config.json"} names no dataset')
         self.dataset = load(self.run.config['dataset'])
         self.run.check(self.model, self.dataset, which, allow_other_dataset=None)   # its own settings, the data it trained on
-        self.identity = dict(run=str(self.run.path), checkpoint=f'{which}.pt', checkpoint_sha256=_file_digest(checkpoint),
+        self.identity = dict(run=str(self.run.path), checkpoint=f'{which}.pt', checkpoint_sha256=file_digest(checkpoint),
                              dataset=self.dataset.manifest.get('content_hash'))
         self.user_raw = [str(u) for u in self.dataset.id_map('user')['raw_id'].to_list()]
         self.item_raw = [None] + self.dataset.id_map('item')['raw_id'].to_list()
