@@ -11,7 +11,8 @@
 
 Ends with one line `N passed, N failed` and exits non-zero on any failure.
 """
-import argparse, json, os, shutil, subprocess, sys, tempfile, time
+import argparse, io, json, os, re, shutil, subprocess, sys, tempfile, time
+from contextlib import redirect_stderr
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -61,17 +62,29 @@ def sync_checks(root=ROOT):
     return [(name, not err, err) for name, err in results]
 
 
+def _test_notebook(fn, **kwargs):
+    "nbdev's `test_nb` on `fn`, keeping what it wrote to stderr: (passed, seconds, the end of the failing cell's traceback)."
+    from nbdev.test import test_nb
+    err = io.StringIO()
+    with redirect_stderr(err): ok, secs = test_nb(fn, **kwargs)
+    sys.stderr.write(err.getvalue())
+    tail = '' if ok else '\n'.join(re.sub(r'\x1b\[[0-9;]*m', '', err.getvalue()).strip().splitlines()[-25:])
+    return ok, secs, tail
+
+
 def notebook_tests(pattern, flags, workers):
+    "Each notebook's (name, passed, why not): the summary repeats a failure's traceback, so a log's tail says what failed."
     from fastcore.parallel import parallel
     from nbdev.config import get_config
-    from nbdev.test import test_nb
     cfg = get_config(path=ROOT)
     files = sorted(p for p in (ROOT / 'nbs').glob(pattern) if p.suffix == '.ipynb')
     skip, force = cfg.tst_flags.split(), flags.split()
     os.chdir(ROOT / 'nbs')
-    outcomes = parallel(test_nb, files, skip_flags=skip, force_flags=force, n_workers=min(workers, len(files)),
+    sys.path.insert(0, str(Path(__file__).parent))
+    from nbtest import _test_notebook                # by its module's name: the worker processes unpickle it from there
+    outcomes = parallel(_test_notebook, files, skip_flags=skip, force_flags=force, n_workers=min(workers, len(files)),
                         basepath=ROOT, pause=0.01)
-    return [(f'nbs/{f.name} ({secs:.0f}s)', ok, '') for f, (ok, secs) in zip(files, outcomes)]
+    return [(f'nbs/{f.name} ({secs:.0f}s)', ok, tail.replace('\n', '\n      ')) for f, (ok, secs, tail) in zip(files, outcomes)]
 
 
 def pytest_suites(flags):
