@@ -23,7 +23,8 @@ import torch
 import torch.nn.functional as F
 
 from recmamba.models import build_model
-from recmamba.scan import resolve_scan_impl, selective_scan, selective_scan_ref
+from recmamba.scan import selective_scan_ref
+from recmamba.scan_dispatch import resolve_scan_impl, selective_scan
 
 NAMES = ('u', 'delta', 'A', 'B', 'C', 'D', 'z', 'delta_bias')
 SCAN_CASES = [dict(batch=2, dim=64, L=200, N=16), dict(batch=1, dim=40, L=130, N=32),

@@ -21,7 +21,7 @@ import torch.nn.functional as F
 
 from .core import atomic_write
 from .models import build_model, state_bytes
-from .scan import SCAN_IMPLS, resolve_scan_impl, selective_scan
+from .scan_dispatch import SCAN_IMPLS, resolve_scan_impl, selective_scan
 
 # %% ../nbs/05_bench.ipynb #bb6f36d2
 MODEL_CASES = {
