@@ -459,7 +459,7 @@ def stream_case(name, length, batch, hparams, repeats=5, warmup=2, k=10):
 
 # %% ../nbs/05_bench.ipynb #45a1aa99
 def stream_goals(rows):
-    "The issue's streaming goals, each a line with its measured ratio and PASS, FAIL or 'not measured'."
+    "The project's streaming goals, each a line with its measured ratio and PASS, FAIL or 'not measured'."
     get = {(r['name'], r['length'], r['batch']): r for r in rows if r['status'] == 'ok'}
     def ratio(a, b, key):
         return None if a not in get or b not in get else get[a][key] / get[b][key]
