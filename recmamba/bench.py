@@ -12,7 +12,7 @@ __all__ = ['MODEL_CASES', 'DEFAULT_LENGTHS', 'GOAL_GRID', 'SHORT_MAX', 'SCAN_LAY
            'default_out_dir']
 
 # %% ../nbs/05_bench.ipynb #89eaa066
-import argparse, ctypes, json, math, os, platform, re, statistics, subprocess, sys, tempfile, time
+import ctypes, json, math, os, platform, re, statistics, subprocess, sys, time
 from datetime import datetime, timezone
 from pathlib import Path
 
