@@ -23,7 +23,8 @@ import torch
 import torch.nn.functional as F
 
 from recmamba.models import build_model
-from recmamba.scan import resolve_scan_impl, selective_scan, selective_scan_ref
+from recmamba.scan import selective_scan_ref
+from recmamba.scan_dispatch import resolve_scan_impl, selective_scan
 
 NAMES = ('u', 'delta', 'A', 'B', 'C', 'D', 'z', 'delta_bias')
 SCAN_CASES = [dict(batch=2, dim=64, L=200, N=16), dict(batch=1, dim=40, L=130, N=32),
@@ -47,7 +48,7 @@ def rel_err(x, ref):
     return ((x - ref).abs().max() / ref.abs().max().clamp_min(1e-30)).item()
 
 
-def scan_inputs(batch, dim, L, N, dt_scale=1.0, options=True, softplus=True, seed=0):
+def reference_case_inputs(batch, dim, L, N, dt_scale=1.0, options=True, softplus=True, seed=0):
     "Random float64 scan inputs with Mamba-like magnitudes (as the scan notebook's tests draw them)."
     g = torch.Generator().manual_seed(seed)
     r = lambda *s: torch.randn(*s, generator=g, dtype=torch.float64)
@@ -68,7 +69,7 @@ def channel_major(x):
 def check_scan(check, impl, device, case, dtype=torch.float32, layout=None, tol=1e-4):
     "Output, final state and every gradient of `impl` on `device` (inputs in `dtype`) against the float64 reference on the CPU."
     softplus = case.get('softplus', True)
-    a = scan_inputs(**case)
+    a = reference_case_inputs(**case)
     ours = {k: (layout or (lambda x: x))(v.to(device, dtype)).requires_grad_() for k, v in a.items()}
     ref = {k: v.clone().requires_grad_() for k, v in a.items()}
     out, last = selective_scan(**ours, delta_softplus=softplus, return_last_state=True, impl=impl)

@@ -42,10 +42,10 @@ if [ "$DRY" = 1 ]; then export TRITON_INTERPRET=1; fi  # the Triton kernels run 
 # 0. Can it run here?
 ENV_PROBE='
 import importlib.util, os, platform, numba, plotly, torch, recmamba
-from recmamba.scan import _triton_unavailable, resolve_scan_impl
+from recmamba.scan_dispatch import resolve_scan_impl, triton_unavailable
 cuda = torch.cuda.is_available()
 fused = cuda and resolve_scan_impl(None, "cuda") == "cuda"
-triton_problem = _triton_unavailable("cuda" if cuda and os.environ.get("TRITON_INTERPRET") != "1" else "cpu")
+triton_problem = triton_unavailable("cuda" if cuda and os.environ.get("TRITON_INTERPRET") != "1" else "cpu")
 triton = triton_problem is None
 triton_version = __import__("triton").__version__ if importlib.util.find_spec("triton") else "not installed"
 print(f"python {platform.python_version()}, torch {torch.__version__} (CUDA {torch.version.cuda}), numba {numba.__version__}, "

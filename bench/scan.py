@@ -18,7 +18,7 @@ import numba
 import torch
 import torch.nn.functional as F
 
-from recmamba.scan import selective_scan
+from recmamba.scan_dispatch import selective_scan
 
 
 def block_scan_inputs(batch, dim, L, N, seed=0):

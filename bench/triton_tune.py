@@ -19,7 +19,7 @@ import triton
 from recmamba.triton_scan import (ScanInputs, TritonScanConfig, default_config, interpreted, scan_backward, scan_forward)
 
 
-def scan_inputs(batch, dim, N, L, device, layout, dtype):
+def tile_tuning_inputs(batch, dim, N, L, device, layout, dtype):
     "The Mamba block's scan inputs at these sizes (its initialisation's magnitudes), laid out as `layout` says."
     g = torch.Generator().manual_seed(0)
     seq = lambda *shape: (torch.randn(*shape, generator=g).to(device, dtype) if layout == 'time'
@@ -77,7 +77,7 @@ def main(argv=None):
         return 2
     deadline = time.time() + args.budget
     dtype = getattr(torch, args.dtype)
-    x, dout = scan_inputs(args.batch, args.dim, args.d_state, args.length, device, args.layout, dtype)
+    x, dout = tile_tuning_inputs(args.batch, args.dim, args.d_state, args.length, device, args.layout, dtype)
     default = default_config(args.dim, args.d_state)
     where = torch.cuda.get_device_name(device) if device.type == 'cuda' else 'cpu (interpreter)'
     print(f'{where}: batch {args.batch}, dim {args.dim}, d_state {args.d_state}, L {args.length}, {args.layout}-contiguous '

@@ -12,7 +12,7 @@ __all__ = ['MODEL_CASES', 'DEFAULT_LENGTHS', 'GOAL_GRID', 'SHORT_MAX', 'SCAN_LAY
            'default_out_dir']
 
 # %% ../nbs/05_bench.ipynb #89eaa066
-import argparse, ctypes, json, math, os, platform, re, statistics, subprocess, sys, tempfile, time
+import ctypes, json, math, os, platform, re, statistics, subprocess, sys, time
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -21,9 +21,9 @@ import torch.nn.functional as F
 
 from .core import atomic_write
 from .models import build_model, state_bytes
-from .scan import SCAN_IMPLS, resolve_scan_impl, selective_scan
+from .scan_dispatch import SCAN_IMPLS, resolve_scan_impl, selective_scan
 
-# %% ../nbs/05_bench.ipynb #bb6f36d2
+# %% ../nbs/05_bench.ipynb #45f83afb
 MODEL_CASES = {
     'sasrec': dict(backbone='sasrec', attn='sdpa'),
     'sasrec-naive': dict(backbone='sasrec', attn='naive'),
@@ -42,6 +42,7 @@ def default_models(device):
     "Backbones benchmarked unless `--backbones` says otherwise."
     return ['sasrec', 'sasrec-naive', 'linrec', 'mamba'] + (['mamba-torch'] if 'torch' in SCAN_IMPLS else [])
 
+# %% ../nbs/05_bench.ipynb #86b1ed11
 def default_scans(device):
     """Scan implementations benchmarked unless `--scans` says otherwise: the fused ones available on `device` (our numba
     kernel on CPU; on CUDA our Triton kernels where triton is installed, mamba_ssm's where it is) and both pure-PyTorch
@@ -56,7 +57,7 @@ def uses_d_state(kind, name):
     "Whether a case depends on d_state: the scans and the Mamba models (the attention models run once per length and batch)."
     return kind == 'scan' or MODEL_CASES[name]['backbone'] == 'mamba'
 
-# %% ../nbs/05_bench.ipynb #58ae4921
+# %% ../nbs/05_bench.ipynb #fca700aa
 def _proc_status_mib(field):
     match = re.search(rf'^{field}:\s+(\d+) kB', Path('/proc/self/status').read_text(), re.M)
     return int(match.group(1)) / 1024
@@ -70,6 +71,7 @@ def _release_memory():
     libc.mallopt(M_TRIM_THRESHOLD, 128 * 1024)
     libc.malloc_trim(0)
 
+# %% ../nbs/05_bench.ipynb #f91a8b6f
 def peak_rss_mib(step):
     "How far `step()` raises this process's resident set above where it was (MiB): everything, torch or not."
     _release_memory()
@@ -90,6 +92,7 @@ def peak_torch_cpu_mib(step):
         peak = max(peak, live)
     return peak / 2**20
 
+# %% ../nbs/05_bench.ipynb #fbb1dc85
 def peak_memory(step, device):
     "{'peak_mib': …} for one `step()` on `device`, plus 'peak_rss_mib' on CPU (see above)."
     device = torch.device(device)
@@ -102,7 +105,7 @@ def peak_memory(step, device):
         return dict(peak_mib=(torch.cuda.max_memory_allocated(device) - before) / 2**20)
     return dict(peak_rss_mib=peak_rss_mib(step), peak_mib=peak_torch_cpu_mib(step))
 
-# %% ../nbs/05_bench.ipynb #9389b95d
+# %% ../nbs/05_bench.ipynb #0e293e64
 def model_step(spec):
     "A model case: `step()` runs forward and backward of one training step; also returns what ran."
     device, length, batch = torch.device(spec['device']), spec['length'], spec['batch']
@@ -125,6 +128,7 @@ def model_step(spec):
     if hp['backbone'] == 'mamba': info['scan'] = resolve_scan_impl(scan, device)
     return step, info
 
+# %% ../nbs/05_bench.ipynb #fc6b56f4
 SCAN_LAYOUTS = {'channels': "channels contiguous, as recmamba's Mamba block passes them",
                 'time': "time steps contiguous, as mamba_ssm's Mamba module passes them"}
 
@@ -143,6 +147,7 @@ def scan_case_inputs(spec):
     device = torch.device(spec['device'])
     return {k: v.to(device).requires_grad_() for k, v in leaves.items()}, sequence(rand(batch, dim, length)).to(device)
 
+# %% ../nbs/05_bench.ipynb #2d415eac
 def scan_step(spec):
     "A scan case: forward and backward of `selective_scan` by the implementation `spec['name']` on `scan_case_inputs(spec)`."
     leaves, grad_out = scan_case_inputs(spec)
@@ -151,6 +156,7 @@ def scan_step(spec):
         selective_scan(**leaves, delta_softplus=True, impl=spec['name']).backward(grad_out)
     return step, dict(scan=resolve_scan_impl(spec['name'], spec['device']))
 
+# %% ../nbs/05_bench.ipynb #d1aaa5c3
 def run_case(spec):
     "Time (median of `repeats` after `warmup`) and peak memory of one case; returns a JSON-able dict."
     device = torch.device(spec['device'])
@@ -167,6 +173,7 @@ def run_case(spec):
     return dict(info, status='ok', time_ms=statistics.median(times), times_ms=times, cpu_ms=statistics.median(cpu_times),
                 **peak_memory(step, device))
 
+# %% ../nbs/05_bench.ipynb #37718f35
 def case_main():
     "Entry point of a case's process: JSON spec in argv[1], one line `RESULT <json>` out."
     spec = json.loads(sys.argv[1])
@@ -182,7 +189,7 @@ def case_main():
         result = dict(status='out of memory', error=str(e)[:300])
     print('RESULT ' + json.dumps(result), flush=True)
 
-# %% ../nbs/05_bench.ipynb #b974e2db
+# %% ../nbs/05_bench.ipynb #fa61b2d2
 def run_in_subprocess(spec, timeout):
     "Run one case in a fresh interpreter; failures come back as a status, never as an exception."
     env = dict(os.environ, NUMBA_NUM_THREADS=str(spec['threads']), PYTHONUNBUFFERED='1')
@@ -196,6 +203,7 @@ def run_in_subprocess(spec, timeout):
     return dict(status='out of memory' if killed else 'failed',
                 error=('killed by signal 9 (the OOM killer?)\n' if killed else '') + proc.stderr[-1500:])
 
+# %% ../nbs/05_bench.ipynb #f518c8bb
 def case_specs(args):
     """Every case of a run, interleaved by length, then batch: all models at one (length, batch), then all scans at it;
     a case that does not use d_state (`uses_d_state`) runs once, with d_state None. With `--goals`, lengths beyond
@@ -214,6 +222,7 @@ def case_specs(args):
                         specs.append(dict(common, kind=kind, name=name, length=length, batch=batch, d_state=d_state))
     return specs
 
+# %% ../nbs/05_bench.ipynb #ff427bd1
 def describe(spec, result):
     what = f"{spec['kind']:5s} {spec['name']:12s} L={spec['length']:<5d} batch {spec['batch']:<4d}"
     what += f" d_state {spec['d_state']:<3d}" if spec['d_state'] is not None else ' ' * 12
@@ -232,6 +241,7 @@ def machine_info(device):
     if torch.device(device).type == 'cuda': info['gpu'] = torch.cuda.get_device_name(device)
     return info
 
+# %% ../nbs/05_bench.ipynb #a5cb9be6
 def run_cases(args, log=print):
     "Run every case of `args` and return the report (dict): settings, machine, load averages, and one row per case."
     rows, load_start = [], os.getloadavg()
@@ -248,7 +258,7 @@ def run_cases(args, log=print):
     return dict(created=datetime.now(timezone.utc).isoformat(timespec='seconds'), settings=settings,
                 machine=machine_info(args.device), load_average=dict(start=load_start, end=os.getloadavg()), results=rows)
 
-# %% ../nbs/05_bench.ipynb #6393b7ef
+# %% ../nbs/05_bench.ipynb #35fdf98b
 def _as_list(v): return list(v) if isinstance(v, (list, tuple)) else [v]
 
 def _rows(report, kind):
@@ -266,6 +276,7 @@ def _key(kind, name, length, batch, d_state): return name, length, batch, d_stat
 def _scan_layout(settings):
     return settings.get('scan_layout', 'time')  # reports from before --scan-layout timed time-contiguous inputs
 
+# %% ../nbs/05_bench.ipynb #cca816d1
 def _machine_lines(report):
     s = report['settings']
     lines = [f"device {s['device']} ({report['machine'].get('gpu', report['machine']['cpu'])}), batch "
@@ -282,6 +293,7 @@ def _machine_lines(report):
                          'many-fold; rerun on an idle machine, or with --omp-wait-policy passive')
     return lines
 
+# %% ../nbs/05_bench.ipynb #18cd4f10
 def summary(report):
     "Text tables, one per batch and d_state: per length, time (ms) and peak memory (MiB) of each case, and ratios to the baseline."
     s, lines = report['settings'], _machine_lines(report)
@@ -311,7 +323,7 @@ def summary(report):
         if kind == 'scan': lines.append(f"  (scan inputs {SCAN_LAYOUTS[_scan_layout(s)]})")
     return '\n'.join(lines)
 
-
+# %% ../nbs/05_bench.ipynb #fbcfbb86
 LONG_GOALS = {4096: {32: 0.3, 16: 0.25}, 8192: {32: 0.2, 16: 0.15}}  # Mamba's time over SASRec's, by length and d_state
 
 def goals(report, mamba='mamba'):
@@ -361,7 +373,7 @@ def goals(report, mamba='mamba'):
     if out: out.append(f"{sum(line.startswith('MET') for line in out)} of {len(out)} goals met")
     return out
 
-# %% ../nbs/05_bench.ipynb #318e129a
+# %% ../nbs/05_bench.ipynb #9ce4be05
 def figure(report):
     "Plotly figure: time and peak memory vs L (log-log) for the model cases and, if any, the scan cases, one line per case, batch and d_state."
     from plotly.colors import qualitative
@@ -388,6 +400,7 @@ def figure(report):
                             f"hidden {s['hidden']}, {report['created']}", height=450 * len(kinds), width=1100)
     return fig
 
+# %% ../nbs/05_bench.ipynb #a168a79f
 def save_report(report, out_dir, name):
     "Write `<name>.json` and `<name>.html` (figure, summary and goals) under `out_dir`; returns both paths."
     out_dir = Path(out_dir)
@@ -402,7 +415,7 @@ def save_report(report, out_dir, name):
 
 def _escape(text): return text.replace('&', '&amp;').replace('<', '&lt;').replace('>', '&gt;')
 
-# %% ../nbs/05_bench.ipynb #8453e4df
+# %% ../nbs/05_bench.ipynb #985fd311
 STREAM_LENGTHS, STREAM_BATCHES = (100, 1_000, 10_000), (1, 256)
 STREAM_CASES = {'mamba': dict(backbone='mamba'), 'linrec': dict(backbone='linrec'), 'sasrec-kv': dict(backbone='sasrec'),
                 'sasrec': dict(backbone='sasrec', use_pos_emb=True)}  # the last re-encodes; the others step
@@ -420,6 +433,7 @@ def stream_state(model, length, batch):
             for item in torch.randint(1, model.num_items + 1, (length,)): _, state = model.step(item.view(1), state)
     return {k: v.repeat(batch, *(1,) * (v.dim() - 1)) for k, v in state.items()}
 
+# %% ../nbs/05_bench.ipynb #77794114
 def _median_seconds(serve, repeats, warmup):
     for _ in range(warmup): serve()
     times = []
@@ -443,9 +457,9 @@ def stream_case(name, length, batch, hparams, repeats=5, warmup=2, k=10):
     return row | dict(status='ok', mode='re-encode' if reencode else 'step', latency_ms=1e3 * seconds,
                       events_per_s=batch / seconds, state_bytes=size)
 
-# %% ../nbs/05_bench.ipynb #89aca995
+# %% ../nbs/05_bench.ipynb #45a1aa99
 def stream_goals(rows):
-    "The issue's streaming goals, each a line with its measured ratio and PASS, FAIL or 'not measured'."
+    "The project's streaming goals, each a line with its measured ratio and PASS, FAIL or 'not measured'."
     get = {(r['name'], r['length'], r['batch']): r for r in rows if r['status'] == 'ok'}
     def ratio(a, b, key):
         return None if a not in get or b not in get else get[a][key] / get[b][key]
@@ -463,6 +477,7 @@ def stream_goals(rows):
     goal('mamba events/s at batch 256, scoring included, slowest length (≥ 10,000)', slowest, lambda v: v >= 10_000)
     return lines
 
+# %% ../nbs/05_bench.ipynb #5097ae5f
 def stream_summary(rows):
     "A table: one line per case, length and batch."
     lines = [f'{"case":<10} {"L":>6} {"batch":>5} {"latency ms":>11} {"events/s":>11} {"state/user":>12}']
@@ -486,6 +501,7 @@ def stream_figure(rows, title):
     fig.update_yaxes(title_text='ms', row=1, col=1); fig.update_yaxes(title_text='bytes', row=1, col=2)
     return fig.update_layout(title=title, height=450, width=1100)
 
+# %% ../nbs/05_bench.ipynb #0598fdc2
 def views(report):
     "(figure, summary, goal lines) of a `recmamba bench` report, by its kind: the training step's, or `--stream`'s serving."
     if report.get('kind') == 'stream':
@@ -509,7 +525,7 @@ def run_stream(args, log=print):
                 settings=dict(hparams, threads=args.threads, repeats=args.repeats, warmup=args.warmup, device=args.device),
                 load_average=os.getloadavg(), results=rows)
 
-# %% ../nbs/05_bench.ipynb #83eba989
+# %% ../nbs/05_bench.ipynb #249e6592
 def bench_arguments(parser):
     "Arguments of `recmamba bench`."
     parser.add_argument('--device', default='cpu', help='cpu, cuda or cuda:N (default cpu)')
@@ -559,6 +575,7 @@ def bench_arguments(parser):
     parser.add_argument('--out', default=None, help='output directory (default reports/bench)')
     parser.add_argument('--name', default=None, help='file name stem of the JSON and HTML (default: the device)')
 
+# %% ../nbs/05_bench.ipynb #2c55533a
 def check_bench_args(args):
     "Fill defaults that depend on the device and raise a `ValueError` naming the flag that is out of range."
     device = torch.device(args.device)
@@ -594,6 +611,7 @@ def report_name(args):
     "The file stem `bench_main` writes its report to: `--name`, else the device, marked stream- and -goals."
     return args.name or ('stream-' if args.stream is not None else '') + args.device.replace(':', '') + ('-goals' if args.goals else '')
 
+# %% ../nbs/05_bench.ipynb #501e3be0
 def bench_main(args):
     "`recmamba bench`: run, print the tables and goals, write reports/bench/<name>.json and .html."
     try: args = check_bench_args(args)

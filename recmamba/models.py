@@ -17,8 +17,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .scan import (GROUP, ScanOperands, conv_silu, conv_silu_grads, numba_scan_backward,
-                           numba_scan_forward, resolve_scan_impl, selective_scan)
+from .scan import GROUP, ScanOperands, conv_silu, conv_silu_grads, numba_scan_backward, numba_scan_forward
+from .scan_dispatch import resolve_scan_impl, selective_scan
 
 try:  # mamba_ssm's companion CUDA kernel for the short convolution, when installed
     from causal_conv1d import causal_conv1d_fn

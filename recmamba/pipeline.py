@@ -19,7 +19,7 @@ import polars as pl
 
 from .core import atomic_dir, holding_interrupts, read_json
 from .dataset import DataError, load, write_id_map, write_manifest
-from .formats import BLOCK_BYTES, Source, read_text
+from .formats import BLOCK_BYTES, read_text
 
 # %% ../nbs/00d_pipeline.ipynb #d9dfd3ec
 @dataclass

@@ -11,7 +11,7 @@ __all__ = ['REPORT_METRICS', 'MODEL_ORDER', 'COLORS', 'PLOTLY_MIME', 'PAGE_CSS',
            'report_arguments', 'report_main', 'list_sweeps', 'widest_dataset', 'Explorer']
 
 # %% ../nbs/07_report.ipynb #e2aec991
-import argparse, contextlib, html, json, math, shutil, sys, tempfile, time
+import html, json, math, shutil, sys, tempfile, time
 from pathlib import Path
 
 import numpy as np

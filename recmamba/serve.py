@@ -7,7 +7,7 @@ __all__ = ['STATE_FORMAT', 'ServeError', 'StateStore', 'default_state_path', 'op
            'recommend_main']
 
 # %% ../nbs/08_serve.ipynb #3cf1c3ce
-import argparse, json, sys
+import json, sys
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +16,7 @@ import torch
 from .core import Busy, InputError, load_checkpoint, locked, os_error_message, save_checkpoint
 from .dataset import file_digest, load
 from .evaluate import Run
-from .models import build_model, state_bytes
+from .models import state_bytes
 
 # %% ../nbs/08_serve.ipynb #7e9b0e90
 class ServeError(InputError, ValueError):

@@ -25,7 +25,7 @@ __all__ = ['WINDOW_SCHEMES', 'MODEL_SETTINGS', 'RESUMABLE', 'ALIASES', 'TrainCon
            'EpochLog', 'warm_up', 'memory_needed', 'available_memory', 'check_data', 'effective_precision',
            'resume_checks', 'resume_settings', 'train', 'train_arguments', 'settings_from_args', 'train_main']
 
-# %% ../nbs/04_train.ipynb #344d146b
+# %% ../nbs/04_train.ipynb #ca2863a9
 def _setting(default, help, kind=None, choices=None):
     return field(default=default, metadata=dict(help=help, kind=kind or type(default), choices=choices))
 
@@ -86,6 +86,7 @@ class TrainConfig:
     state_dict_path: str = _setting(None, 'start from the weights of this checkpoint (.pt)', str)
     inference_only: bool = _setting(False, 'only evaluate --state_dict_path on validation and test')
 
+# %% ../nbs/04_train.ipynb #c24496ef
 MODEL_SETTINGS = ('hidden_units', 'num_blocks', 'num_heads', 'dropout_rate', 'layer', 'd_state', 'd_conv', 'expand', 'attn', 'use_pos_emb', 'init')
 # Settings a resumed run may change; any other change would break the promise that a resumed run equals an uninterrupted one.
 # num_epochs only under a constant schedule, device and precision only where the precision stays (see `resume_settings`, `resume_checks`).
@@ -114,7 +115,7 @@ def _typed(name, value, kind):
     if not isinstance(value, str): raise ConfigError(f'{name} must be a string, got {value!r}')
     return value
 
-# %% ../nbs/04_train.ipynb #50802070
+# %% ../nbs/04_train.ipynb #6e788d6c
 def typed_settings(settings, origin=None):
     "`settings` with each value converted to its field's type; a ConfigError lists unknown names and bad values."
     origin, specs, problems, values = origin or {}, {f.name: f for f in fields(TrainConfig)}, [], {}
@@ -131,6 +132,7 @@ def typed_settings(settings, origin=None):
     if problems: raise ConfigError('; '.join(problems))
     return values
 
+# %% ../nbs/04_train.ipynb #43e9c6e4
 def _installed(module):
     try: return importlib.util.find_spec(module) is not None
     except ImportError: return False
@@ -180,7 +182,7 @@ def check_config(settings, origin=None):
     if per_step: cfg = replace(cfg, batch_size=per_step)
     return cfg
 
-# %% ../nbs/04_train.ipynb #ccc4dfc4
+# %% ../nbs/04_train.ipynb #05e0c43b
 ALIASES = {'eval_neg_sample': 'neg_samples', 'name': 'wandb_project'}  # the original's names of these settings
 
 def _merge_alias(values, origin, alias):
@@ -192,6 +194,7 @@ def _merge_alias(values, origin, alias):
         raise ConfigError(f'{where} = {value!r} conflicts with {origin.get(name, name)} = {values[name]!r}')
     values[name], origin[name] = value, origin.get(name, where)
 
+# %% ../nbs/04_train.ipynb #f23b6d9c
 def read_yaml(path, error=ConfigError, what='config file'):
     "The YAML/JSON document in `path` and its node tree (which knows the line of every key); errors name the file."
     import yaml
@@ -295,7 +298,7 @@ class Objective(nn.Module):
         penalty = self.l2_emb * emb.weight.norm() if self.l2_emb else 0.0
         return total * scale + penalty, total.detach()
 
-# %% ../nbs/04_train.ipynb #9c274e00
+# %% ../nbs/04_train.ipynb #4cac0a13
 def rng_state():
     "This process's RNG states as tensors and plain values (loadable with weights_only=True)."
     kind, keys, pos, has_gauss, gauss = np.random.get_state()
@@ -311,6 +314,7 @@ def set_rng_state(state):
     version, internal, gauss_next = state['python']
     random.setstate((version, tuple(internal), gauss_next))
 
+# %% ../nbs/04_train.ipynb #19b7ea61
 def learning_rate(cfg, step, total_steps):
     "Learning rate of the 0-based optimiser step `step`: linear warm-up, then constant or cosine decay to 0."
     if step < cfg.warmup_steps: return cfg.lr * (step + 1) / cfg.warmup_steps
@@ -318,7 +322,7 @@ def learning_rate(cfg, step, total_steps):
     progress = min(1.0, (step - cfg.warmup_steps) / max(1, total_steps - cfg.warmup_steps))
     return cfg.lr * 0.5 * (1 + math.cos(math.pi * progress))
 
-# %% ../nbs/04_train.ipynb #9fa94acb
+# %% ../nbs/04_train.ipynb #0afdfd95
 class NonFiniteLossError(FloatingPointError):
     "The loss or the gradient became NaN or infinite; training stopped and the checkpoints were left as they were."
 
@@ -350,6 +354,7 @@ class StepHealth:
         self.loss.zero_()
         return value
 
+# %% ../nbs/04_train.ipynb #4f5f9836
 def _dist_env():
     "(rank, world_size, local_rank) from torchrun's environment variables; (0, 1, 0) without them."
     return int(os.environ.get('RANK', 0)), int(os.environ.get('WORLD_SIZE', 1)), int(os.environ.get('LOCAL_RANK', 0))
@@ -360,6 +365,7 @@ def _cpu_name():
             if line.startswith('model name'): return line.split(':', 1)[1].strip()
     return platform.processor() or platform.machine()
 
+# %% ../nbs/04_train.ipynb #18b1944b
 def environment(device, world_size):
     "What a session ran with: git commit, package versions, device, processes and threads."
     root = Path(__file__).resolve().parent if '__file__' in globals() else Path.cwd()
@@ -421,7 +427,7 @@ class EpochLog:
         if self.tensorboard: self.tensorboard.close()
         if self.wandb: self.wandb.finish()
 
-# %% ../nbs/04_train.ipynb #e9377174
+# %% ../nbs/04_train.ipynb #69d97e37
 def _one_thread(_): torch.set_num_threads(1)
 
 def _all_rng_states(world_size):
@@ -431,6 +437,7 @@ def _all_rng_states(world_size):
     dist.all_gather_object(states, rng_state())
     return states
 
+# %% ../nbs/04_train.ipynb #297f9c57
 def _broadcast(value, world_size):
     "Rank 0's `value` on every process."
     if world_size == 1: return value
@@ -443,6 +450,7 @@ def _stopping(state, cfg):
     if cfg.patience and state['bad_evals'] >= cfg.patience: return 'patience'
     return None
 
+# %% ../nbs/04_train.ipynb #2b8b8905
 def _non_finite(run_dir, epoch, step, steps, global_step, loss, grad_norm, at_once=True):
     "The NonFiniteLossError for a step, naming it and the checkpoints left intact."
     kept = [f'{p.name} (epoch {load_checkpoint(p)["state"]["epoch"]})' for p in (run_dir / 'best.pt', run_dir / 'last.pt') if p.exists()]
@@ -464,7 +472,7 @@ def warm_up(model, device):
     model.zero_grad(set_to_none=True)
     return time.perf_counter() - started
 
-# %% ../nbs/04_train.ipynb #3ae200c5
+# %% ../nbs/04_train.ipynb #8be78a78
 _NOT_COMPARED = RESUMABLE + ('train_dir', 'dataset')   # a resume may change these; the dataset is compared by its content
 
 def _resume_from(ckpt, path, cfg, model, optimizer, world_size):
@@ -485,6 +493,7 @@ def _start_from(path, cfg, model):
         raise CheckpointError(f'{path}: its weights do not fit a {cfg.backbone} of {model.num_items:,} items and maxlen {cfg.maxlen} '
                               f'({str(e).strip().splitlines()[0][:200]})') from None
 
+# %% ../nbs/04_train.ipynb #ed3a74c7
 def _fit(cfg, ds, run_dir, rank, world_size, device, saved=None):
     """Train `cfg` on `ds` into `run_dir` (fresh or from its last.pt) and write results.json; returns the Run.
     `saved['state']` follows the position of the last.pt on disk."""
@@ -611,7 +620,7 @@ def _finish(cfg, ds, run_dir, model, device, state, stopped):
           + '  '.join(f'{k} {test[k]:.4f}' for k in ('HR@5', 'NDCG@5', 'HR@10', 'NDCG@10', 'HR@20', 'NDCG@20'))
           + f"  ({test['users']} users, {test['mode']}); run: {run_dir}", flush=True)
 
-# %% ../nbs/04_train.ipynb #18d14eb1
+# %% ../nbs/04_train.ipynb #837d9193
 def memory_needed(cfg, num_items):
     "A lower bound of the bytes training `cfg` on `num_items` items takes: weights, gradients and Adam's moments (fp32), one batch of embedded windows."
     with torch.device('meta'): model = build_model(cfg.backbone, num_items, cfg.maxlen, **{k: getattr(cfg, k) for k in MODEL_SETTINGS})
@@ -625,6 +634,7 @@ def available_memory(device):
             if line.startswith('MemAvailable:'): return int(line.split()[1]) * 1024
     return os.sysconf('SC_AVPHYS_PAGES') * os.sysconf('SC_PAGE_SIZE')
 
+# %% ../nbs/04_train.ipynb #2d6ad96e
 def check_data(cfg, ds, device):
     "Refuse what training `cfg` on `ds` cannot do: nothing to validate on or learn from, degenerate candidates, too little memory."
     where = ds.path or ds.name
@@ -641,6 +651,7 @@ def check_data(cfg, ds, device):
                           f'{device} (weights, gradients and Adam states, one batch of embedded windows), but {free / 2**30:,.1f} GiB are free: '
                           'lower maxlen, batch_size or hidden_units')
 
+# %% ../nbs/04_train.ipynb #8ea5f478
 def effective_precision(precision, device):
     "The precision training runs in: bf16 autocast on CUDA unless fp32 is asked for, fp32 on the CPU."
     return 'bf16' if device.type == 'cuda' and precision != 'fp32' else 'fp32'
@@ -659,7 +670,7 @@ def resume_checks(info, cfg, ds, device, allow_other_dataset=False):
                           'would not equal an uninterrupted one: resume it on the kind of device it ran on'
                           + (f' (or pass --precision {before})' if before == 'fp32' else ''))
 
-# %% ../nbs/04_train.ipynb #b63fb51a
+# %% ../nbs/04_train.ipynb #8fbfc63d
 def resume_settings(values, origin):
     "The stored settings of the run in `values['train_dir']`, with the changes a resume allows."
     if not values.get('train_dir'): raise ConfigError('resume needs train_dir: the run directory to continue')
@@ -680,6 +691,7 @@ def resume_settings(values, origin):
                           'would not equal an uninterrupted one')
     return stored | {k: given[k] for k in changed} | dict(train_dir=values['train_dir'])
 
+# %% ../nbs/04_train.ipynb #9b144b98
 def _run_dir(cfg, ds):
     "The run directory: train_dir, or reports/runs/<dataset>-<backbone>-<time>."
     if cfg.train_dir: return Path(cfg.train_dir)
@@ -697,6 +709,7 @@ def _claim(path, resume):
         raise ConfigError(f'{path} is not empty but holds no run ({", ".join(entries[:3])}{", …" if len(entries) > 3 else ""}): '
                           'a new run needs a new or empty train_dir')
 
+# %% ../nbs/04_train.ipynb #54cde661
 def _discard(path, created):
     "Remove what a run interrupted before its first checkpoint wrote: its folder if it made it, else the folder's content."
     if created: shutil.rmtree(path, ignore_errors=True)
@@ -710,6 +723,7 @@ def _where(state):
     "Where a checkpoint's state holds a run, in words."
     return f"after epoch {state['epoch']}" if not state['step'] else f"at step {state['step']} of epoch {state['epoch'] + 1}"
 
+# %% ../nbs/04_train.ipynb #1a85a079
 def _stopped(e, run_dir, created, resume, saved):
     "What a run stopped by `e` (an interrupt, or the machine's error) kept, in words; before its first checkpoint it keeps nothing."
     if 'state' in saved: return f'{run_dir / "last.pt"} holds the run {_where(saved["state"])}: continue it with the same command and --resume'
@@ -726,6 +740,7 @@ def _inference(cfg, ds, device):
               + f"  ({result.metrics['users']} users)", flush=True)
     return results
 
+# %% ../nbs/04_train.ipynb #d1f459a6
 def _train(values, origin, resume=False, allow_other_dataset=False):
     rank, world_size, local_rank = _dist_env()
     if resume: values = resume_settings(values, origin)
@@ -762,6 +777,7 @@ def _train(values, origin, resume=False, allow_other_dataset=False):
     finally:
         if own_group: dist.destroy_process_group()
 
+# %% ../nbs/04_train.ipynb #5d76cd8b
 def _settings_of(config, source):
     "(values, origin) of one source of settings: None, a dict, a TrainConfig or a YAML/JSON file."
     if config is None: return {}, {}
@@ -783,7 +799,7 @@ def train(config=None, *, resume=False, allow_other_dataset=False, **settings):
     more, more_origin = _settings_of(settings, 'keyword')
     return _train(values | more, origin | more_origin, resume, allow_other_dataset)
 
-# %% ../nbs/04_train.ipynb #1a66e888
+# %% ../nbs/04_train.ipynb #3a99c85a
 def _bool_flag(text):
     if text.lower() in ('true', 'yes', '1'): return True
     if text.lower() in ('false', 'no', '0'): return False
@@ -804,6 +820,7 @@ def train_arguments(parser):
         parser.add_argument(f'--{alias}', type=TrainConfig.__dataclass_fields__[setting].metadata['kind'], default=None,
                             help=f'the original name of --{setting}')
 
+# %% ../nbs/04_train.ipynb #1f21ad87
 def settings_from_args(args):
     "(values, origin) of `recmamba train`'s arguments: the --config file's settings, overridden by the flags given."
     values, origin = read_config_file(args.config) if args.config else ({}, {})
