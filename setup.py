@@ -26,6 +26,7 @@ setuptools.setup(
     python_requires='>=' + cfg['min_python'],
     packages=setuptools.find_packages(include=[cfg['lib_path'], cfg['lib_path'] + '.*']),
     include_package_data=True,
+    package_data={cfg['lib_path']: ['tuned/*.yaml', 'tuned/*.json']},   # the searches behind presets' settings (recmamba.sweep.TUNED)
     install_requires=_reqs('requirements'),
     extras_require={'lab': _reqs('lab_requirements'), 'ray': _reqs('ray_requirements'),
                     'dev': _reqs('lab_requirements') + _reqs('dev_requirements') + _reqs('ray_requirements'),
