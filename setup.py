@@ -24,8 +24,10 @@ setuptools.setup(
     url=cfg['git_url'],
     keywords=cfg['keywords'].split(),
     python_requires='>=' + cfg['min_python'],
-    packages=setuptools.find_packages(include=[cfg['lib_path'], cfg['lib_path'] + '.*']),
+    # recmamba/tuned/ holds data only: the searches behind presets' settings (recmamba.sweep.TUNED)
+    packages=setuptools.find_packages(include=[cfg['lib_path'], cfg['lib_path'] + '.*']) + [cfg['lib_path'] + '.tuned'],
     include_package_data=True,
+    package_data={cfg['lib_path'] + '.tuned': ['*.yaml', '*.json']},
     install_requires=_reqs('requirements'),
     extras_require={'lab': _reqs('lab_requirements'), 'ray': _reqs('ray_requirements'),
                     'dev': _reqs('lab_requirements') + _reqs('dev_requirements') + _reqs('ray_requirements'),

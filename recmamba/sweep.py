@@ -4,16 +4,17 @@
 
 # %% auto #0
 __all__ = ['DATASETS', 'EXPERIMENT_FILE', 'RUNTIME_SETTINGS', 'BASELINE_SETTINGS', 'SPEC_KEYS', 'GRID_KEYS', 'GRID_PARAMS',
-           'PRESETS', 'EXECUTORS', 'RAY_INSTALL', 'RAY_MAX_RETRIES', 'RAY_START_ATTEMPTS', 'recipe_differences',
-           'ensure_dataset', 'temporary_workspace', 'model_name', 'from_root', 'dataset_arg', 'eval_modes',
-           'train_settings', 'check_settings', 'experiment_settings', 'Experiment', 'run_experiment', 'SweepError',
-           'read_spec', 'notebook_path', 'notebook_parameters', 'run_id', 'bench_commands', 'check_shapes',
-           'plan_sweep', 'notebook_kernel', 'sweep_dir', 'read_state', 'summarize', 'write_summary',
-           'save_dataset_stats', 'run_bench', 'sweep', 'RemoteRunError', 'import_ray', 'check_executor', 'ray_runtime',
-           'check_workers_see', 'key_value', 'sweep_arguments', 'spec_from_args', 'sweep_main', 'typed_command']
+           'TUNED', 'PRESETS', 'EXECUTORS', 'RAY_INSTALL', 'RAY_MAX_RETRIES', 'RAY_START_ATTEMPTS',
+           'recipe_differences', 'ensure_dataset', 'temporary_workspace', 'model_name', 'from_root', 'dataset_arg',
+           'eval_modes', 'train_settings', 'check_settings', 'experiment_settings', 'Experiment', 'run_experiment',
+           'tuned_settings', 'SweepError', 'read_spec', 'notebook_path', 'notebook_parameters', 'run_id',
+           'bench_commands', 'check_shapes', 'plan_sweep', 'notebook_kernel', 'sweep_dir', 'read_state', 'summarize',
+           'write_summary', 'save_dataset_stats', 'run_bench', 'sweep', 'RemoteRunError', 'import_ray',
+           'check_executor', 'ray_runtime', 'check_workers_see', 'key_value', 'sweep_arguments', 'spec_from_args',
+           'sweep_main', 'typed_command']
 
 # %% ../nbs/06_sweep.ipynb #afa688a7
-import argparse, contextlib, dataclasses, functools, io, itertools, json, math, os, shutil, signal, statistics, subprocess, sys, tempfile
+import argparse, contextlib, dataclasses, functools, importlib.resources, io, itertools, json, math, os, shutil, signal, statistics, subprocess, sys, tempfile
 import threading, time
 from pathlib import Path
 
@@ -292,19 +293,27 @@ GRID_KEYS = ('datasets', 'backbones', 'baselines', 'maxlens', 'seeds', 'params')
 GRID_PARAMS = ('dataset', 'backbone', 'maxlen', 'seed', 'out_dir')   # set by the grid itself, never through params
 
 _LIFELONG = [*GENERAL_BASELINES, 'oracle']
-# The default study's models and training on a CPU; per backbone, the learning rate from the validation search in this
-# notebook and mamba's block (a pilot's and the ML-1M study's choice)
-_SMALL_CPU = dict(device='auto', epochs=30, eval_mode='sampled', neg_samples=1000, loss='ce', hidden_units=64, lr=0.005,
-                  settings=dict(num_blocks=1, patience=3, windows='all', batch_positions=8192, dropout_rate=0.0))
-_BACKBONE_SETTINGS = dict(mamba=dict(lr=0.01, settings=dict(layer='residual', use_pos_emb=False)))
+TUNED = importlib.resources.files('recmamba') / 'tuned'   # searches behind presets' settings: each space and the spec it gave
+
+def tuned_settings(name):
+    "Per backbone, the settings of recmamba/tuned/NAME.yaml: the spec a `recmamba tune` search wrote (its space: NAME-space.yaml)."
+    import yaml
+    return yaml.safe_load((TUNED / f'{name}.yaml').read_text())['backbone_params']
+
+# The default study's models and training on a CPU (models of equal size); per backbone, the learning rate and dropout
+# `recmamba tune` chose, and mamba's block (a pilot's and the ML-1M study's choice, held fixed by the search)
+_SMALL_CPU = dict(device='auto', epochs=30, eval_mode='sampled', neg_samples=1000, loss='ce', hidden_units=64,
+                  settings=dict(num_blocks=1, patience=3, windows='all', batch_positions=8192))
+_BACKBONE_SETTINGS = tuned_settings('default')
 PRESETS = {
     'default': dict(
         description='The main job, on a 2-core CPU in about 20 minutes with --jobs 2 (as `make run`): the synthetic lifelong data of '
                     'the sessions process (384 users, 1,200 items, histories of 300 items on average and up to 2,048, whose oracle '
                     'gains from every longer window) at maxlen 16, 64 and 256; three seeds. Every training target of every history '
                     'is trained on at every length (windows=all; batches of about 8,192 positions), with a softmax over all items, '
-                    'at the learning rate each backbone won in an equal-budget validation search (nbs/06_sweep; on 512 users), until validation '
-                    "NDCG@10 has not improved for 3 epochs; against pop, repeat, random and the oracle; 1,000 sampled negatives and "
+                    'at the learning rate and dropout that `recmamba tune` chose for each backbone (the same search for each, on validation '
+                    'NDCG@10 at maxlen 64: recmamba/tuned/default.yaml, nbs/06_sweep), until validation NDCG@10 has not improved for 3 epochs;'
+                    " against pop, repeat, random and the oracle; 1,000 sampled negatives and "
                     "full ranking, the user's history included; then the efficiency benchmark.",
         datasets=['synth-lifelong'], maxlens=[16, 64, 256], backbones=['sasrec', 'linrec', 'mamba'], baselines=_LIFELONG, seeds=[0, 1, 2],
         params=_SMALL_CPU,
@@ -312,9 +321,10 @@ PRESETS = {
         bench=['--lengths', '256', '1024', '2048', '--backbones', 'sasrec', 'linrec', 'mamba', '--scans', '--repeats', '3', '--warmup', '1']),
     'movielens': dict(
         description='Real data on a CPU, beside the default study (about 8 minutes with --jobs 2): MovieLens-100k at maxlen 200, the '
-                    "default study's models and settings with dropout 0.2, three seeds, against pop, repeat and random.",
+                    "default study's models and learning rates with dropout 0.2, three seeds, against pop, repeat and random.",
         datasets=['ml-100k'], maxlens=[200], backbones=['sasrec', 'linrec', 'mamba'], baselines=list(GENERAL_BASELINES), seeds=[0, 1, 2],
-        params=_SMALL_CPU | dict(settings=_SMALL_CPU['settings'] | dict(dropout_rate=0.2)), backbone_params=_BACKBONE_SETTINGS),
+        params=_SMALL_CPU | dict(settings=_SMALL_CPU['settings'] | dict(dropout_rate=0.2)),
+        backbone_params={b: {k: v for k, v in s.items() if k != 'dropout_rate'} for b, s in _BACKBONE_SETTINGS.items()}),
     'full': dict(
         description="The Rec-Mamba study at full length: KuaiRand and LFM-1b (albums) histories of 256…10,000 items "
                     "with the original's protocol (BCE with one negative per position, 1,000 negatives sampled outside the "

@@ -25,16 +25,27 @@ NOT_SEARCHED = ('dataset', 'backbone', 'maxlen', 'seed', 'num_epochs', 'train_di
 class TuneError(InputError):
     "A search that cannot work, found before any trial starts."
 
+def _check_setting(key, where):
+    if key in NOT_SEARCHED: raise TuneError(f'{where}: {key} is not searched (it identifies the experiment, is the budget, or is the validation protocol)')
+    if key not in {f.name for f in dataclasses.fields(TrainConfig)}:
+        raise TuneError(f'{where}: unknown setting {key!r} (a `recmamba train` setting: see recmamba train --help)')
+
 def read_space(path):
-    "(distributions, fixed settings) of a search-space file; errors name the file and line."
+    "(distributions, fixed settings, {backbone: its own fixed settings}) of a search-space file; errors name the file and line."
     node, space = read_yaml(path, TuneError, 'search space')
     if not isinstance(space, dict) or not space: raise TuneError(f'search space {path} must be a mapping of train settings to distributions')
-    fields = {f.name for f in dataclasses.fields(TrainConfig)}
-    searched, fixed = {}, {}
+    searched, fixed, own = {}, {}, {}
     for key_node, value_node in node.value:
         key, value, where = key_node.value, space[key_node.value], f'{path}:{key_node.start_mark.line + 1}'
-        if key in NOT_SEARCHED: raise TuneError(f'{where}: {key} is not searched (it identifies the experiment, is the budget, or is the validation protocol)')
-        if key not in fields: raise TuneError(f'{where}: unknown setting {key!r} (a `recmamba train` setting: see recmamba train --help)')
+        if key in BACKBONES:
+            if not isinstance(value, dict): raise TuneError(f'{where}: {key} must be a mapping of its own fixed settings, got {value!r}')
+            for k_node, _ in value_node.value:
+                _check_setting(k_node.value, f'{path}:{k_node.start_mark.line + 1}')
+                if isinstance(value[k_node.value], dict): raise TuneError(f'{path}:{k_node.start_mark.line + 1}: {key}: {k_node.value} must be a fixed '
+                                                                          'value (every backbone searches the same distributions)')
+            own[key] = value
+            continue
+        _check_setting(key, where)
         if isinstance(value, dict):
             kind, args = next(iter(value.items())) if len(value) == 1 else (None, None)
             if kind not in DISTRIBUTIONS: raise TuneError(f'{where}: {key} must be a value or one of {{{", ".join(f"{d}: [...]" for d in DISTRIBUTIONS)}}}, got {value!r}')
@@ -44,7 +55,7 @@ def read_space(path):
             if kind == 'loguniform' and args[0] <= 0: raise TuneError(f'{where}: {key}: loguniform needs low > 0, got {args[0]!r}')
             searched[key] = (kind, args)
         else: fixed[key] = value
-    return searched, fixed
+    return searched, fixed, own
 
 # %% ../nbs/07a_tune.ipynb #da4a5be1
 def tune_space(searched):
@@ -125,11 +136,13 @@ def tune_study(dataset, backbones, maxlen, space, trials, epochs, seed=0, grace_
     if not (isinstance(epochs, int) and epochs >= 1): raise TuneError(f'--epochs must be a positive integer, got {epochs!r}')
     backbones = [model_name(b) for b in backbones]
     if any(b not in BACKBONES for b in backbones): raise TuneError(f'only backbones are tuned ({", ".join(BACKBONES)}), not {backbones}')
-    searched, fixed_space = read_space(space)
+    searched, fixed_space, own = read_space(space)
     if not searched: raise TuneError(f'search space {space} searches nothing: give at least one setting a distribution')
-    fixed = dict(fixed_space) | dict(fixed or {})
+    flags = dict(fixed or {})
+    fixed = dict(fixed_space) | flags
+    own = {b: {k: v for k, v in own.get(b, {}).items() if k not in flags} for b in backbones}   # -p wins over the space
     ds = ensure_dataset(dataset)                                       # prepared here, once, before any trial
-    bases = {b: check_search(str(ds.path.absolute()), b, maxlen, seed, epochs, searched, fixed) for b in backbones}
+    bases = {b: check_search(str(ds.path.absolute()), b, maxlen, seed, epochs, searched, fixed | own[b]) for b in backbones}
     metric = check_settings(bases[backbones[0]]).val_metric
     directory = reports_dir() / check_name(name or f'tune-{ds.name}-L{maxlen}', 'tune name', TuneError)
     results = {}
@@ -143,13 +156,13 @@ def tune_study(dataset, backbones, maxlen, space, trials, epochs, seed=0, grace_
         if not scored: raise TuneError(f'every trial of {b} failed: ' + '; '.join(r['error'] or r['status'] for r in rows))
         best[b] = max(scored, key=lambda r: r['best_value'])
     search = dict(dataset=ds.name, maxlen=maxlen, backbones=backbones, trials=trials, epochs=epochs, grace_epochs=grace_epochs, seed=seed,
-                  metric=metric, space={k: {kind: args} for k, (kind, args) in searched.items()}, fixed=fixed, results=results,
+                  metric=metric, space={k: {kind: args} for k, (kind, args) in searched.items()}, fixed=fixed, backbone_fixed=own, results=results,
                   best={b: dict(trial=r['trial'], settings=r['settings'], value=r['best_value'], epoch=r['best_epoch']) for b, r in best.items()})
     with atomic_write(directory / 'tune.json', 'w') as f: json.dump(search, f, indent=1)
     spec = dict(description=f'Settings chosen by recmamba tune on validation {metric} of {ds.name} at maxlen {maxlen}: {trials} trials of at most '
                             f'{epochs} epochs per backbone (ASHA, search seed {seed}); see {directory.name}/index.html',
                 datasets=[dataset], maxlens=[maxlen], seeds=[seed], backbones=backbones, baselines=[],
-                params=fixed | dict(epochs=epochs), backbone_params={b: dict(r['settings']) for b, r in best.items()})
+                params=fixed | dict(epochs=epochs), backbone_params={b: own[b] | r['settings'] for b, r in best.items()})
     with atomic_write(directory / 'spec.yaml', 'w') as f: yaml.safe_dump(spec, f, sort_keys=False)
     write_tune_report(directory, search)
     for b, r in best.items(): log(f'{b}: best validation {metric} {r["best_value"]:.4f} (epoch {r["best_epoch"]}) with ' + json.dumps(r['settings']))
@@ -186,7 +199,8 @@ def write_tune_report(directory, search):
                        for b in search['backbones'])
     about = (f'{search["trials"]} trials per backbone of at most {search["epochs"]} epochs on {search["dataset"]} at maxlen {search["maxlen"]}; '
              f'ASHA (grace {search["grace_epochs"]} epochs, reduction factor 2) on validation {search["metric"]}; search seed {search["seed"]}. '
-             f'Space: {json.dumps(search["space"])}; fixed: {json.dumps(search["fixed"])}. The test split is not used.')
+             f'Space: {json.dumps(search["space"])}; fixed: {json.dumps(search["fixed"])}'
+             + ''.join(f'; {b} only: {json.dumps(s)}' for b, s in search.get('backbone_fixed', {}).items() if s) + '. The test split is not used.')
     page = (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>recmamba tune · {html.escape(Path(directory).name)}</title>'
             f'<style>{PAGE_CSS}</style><script src="plotly.min.js"></script></head><body><header><h1>recmamba tune · {html.escape(Path(directory).name)}</h1>'
             f'<p>{html.escape(about)}</p></header><main>{sections}</main></body></html>')
