@@ -113,7 +113,8 @@ def _search(ray, backbone, base, searched, trials, epochs, grace_epochs, seed, d
     from ray import tune
     from ray.tune.schedulers import ASHAScheduler
     from ray.tune.search import BasicVariantGenerator
-    trainable = tune.with_parameters(_trial, base=base | dict(backbone=backbone), trials_dir=str(directory / 'trials' / backbone),
+    trials_dir = directory / 'trials' / backbone                        # a trial's run: trials_dir/<trial id>
+    trainable = tune.with_parameters(_trial, base=base | dict(backbone=backbone), trials_dir=str(trials_dir),
                                      threads=max(1, int(cpus)), metric=metric)
     tuner = tune.Tuner(tune.with_resources(trainable, dict(cpu=cpus, gpu=gpus)), param_space=tune_space(searched),
                        tune_config=tune.TuneConfig(metric='valid', mode='max', num_samples=trials, reuse_actors=False,
@@ -126,9 +127,9 @@ def _search(ray, backbone, base, searched, trials, epochs, grace_epochs, seed, d
         frame = result.metrics_dataframe
         curve = [] if frame is None or 'valid' not in frame else [[int(e), float(v)] for e, v in zip(frame['epoch'], frame['valid'])]
         best = max(curve, key=lambda p: p[1]) if curve else None
-        out.append(dict(trial=(result.metrics or {}).get('trial_id'), settings=dict(result.config), curve=curve,
-                        best_epoch=best and best[0], best_value=best and best[1],
-                        status=trial_status(result, directory / 'trials' / backbone / str((result.metrics or {}).get('trial_id'))),
+        trial = (result.metrics or {}).get('trial_id')
+        out.append(dict(trial=trial, settings=dict(result.config), curve=curve, best_epoch=best and best[0], best_value=best and best[1],
+                        status=trial_status(result, trials_dir / str(trial)),
                         error=f'{type(result.error).__name__}: {result.error}'.splitlines()[0] if result.error else None))
     return out
 
