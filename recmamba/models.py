@@ -378,14 +378,15 @@ class MambaInnerCPU(torch.autograd.Function):
             if out is None: out = o
             else: out[:, s:e] = o
         ctx.save_for_backward(h, in_w, in_b, conv_w, conv_b, xproj_w, dt_w, dt_b, A_log, D, out_w, out_b, *saved)
-        # One chunk keeps out_proj's input for the backward, which frees it first thing; more chunks get it again from
-        # the scan's backward, chunk by chunk, rather than keeping it whole
-        ctx.y, ctx.y_kept = (y, True) if len(spans) == 1 else (None, False)
+        # One chunk keeps the scan's input and output for the backward, which takes out_proj's weight gradient first
+        # thing; more chunks get them again, chunk by chunk, rather than keeping them whole (see above)
+        ctx.keeps = len(spans) == 1
+        ctx.kept = (x, y) if ctx.keeps else None
         return out
 
     @staticmethod
     def backward(ctx, dout):
-        if ctx.y_kept and ctx.y is None:
+        if ctx.keeps and ctx.kept is None:
             raise RuntimeError('MambaInnerCPU frees what it saved in its first backward: no second backward through it')
         h, *weights = ctx.saved_tensors[:12]
         chunks = ctx.saved_tensors[12:]
@@ -396,9 +397,9 @@ class MambaInnerCPU(torch.autograd.Function):
         spans = chunk_spans(batch, L)
         windows = [(max(0, s - width + 1), s, e, min(L, e + width - 1)) for s, e in spans]  # with history and future
         chunk_shapes, window_shapes = [(batch, e - s, dimp) for s, e in spans], [(batch, hi - lo, dimp) for lo, s, e, hi in windows]
-        # a holds dy, then dx; c holds x, then dx_pre; w holds x_pre, then the scan's output again if the forward did not
-        # keep it (else z, then dz), then x_pre again; z holds z, then dz (where w cannot); g the convolution's output
-        # gradient over its window (where that is not a)
+        # a holds dy, then dx; c holds x (unless the forward kept it), then dx_pre; w holds x_pre, then the scan's output
+        # again if the forward did not keep it (else z, then dz), then x_pre again; z holds z, then dz (where w cannot);
+        # g the convolution's output gradient over its window (where that is not a)
         buf = _Buffers(h, a=chunk_shapes, c=chunk_shapes, z=chunk_shapes, w=window_shapes, g=window_shapes,
                        dh=[(batch, e - s, d_model) for s, e in spans])
         dh = torch.empty_like(h) if len(spans) > 1 else None
@@ -407,13 +408,15 @@ class MambaInnerCPU(torch.autograd.Function):
         for k in range(len(spans) - 1, -1, -1):
             (lo, s, e, hi), xdbl, ckpt, shape = windows[k], chunks[2 * k], chunks[2 * k + 1], chunk_shapes[k]
             h_c, dout_c = h[:, s:e].contiguous(), dout[:, s:e]
-            if ctx.y is not None:
-                add('out', dout_c.flatten(0, 1).T @ ctx.y.flatten(0, 1))
-                ctx.y = None
+            if ctx.kept is not None:
+                (c, y), ctx.kept = ctx.kept, None
+                add('out', dout_c.flatten(0, 1).T @ y.flatten(0, 1))
+                y = None  # spent: the scan's backward need not write it again
+            else:
+                w = _linear(h[:, lo:hi], p.wx, p.bx, out=buf.take('w', window_shapes[k]))
+                c = conv_silu(w, p.taps, p.conv_b, first=s - lo, count=e - s, out=buf.take('c', shape))
+                y = buf.take('w', shape)
             a = _linear(dout_c, p.out_w.T, None, out=buf.take('a', shape))
-            w = _linear(h[:, lo:hi], p.wx, p.bx, out=buf.take('w', window_shapes[k]))
-            c = conv_silu(w, p.taps, p.conv_b, first=s - lo, count=e - s, out=buf.take('c', shape))
-            y = None if ctx.y_kept else buf.take('w', shape)
             z = _linear(h_c, p.wz, p.bz, out=buf.take('z' if y is not None else 'w', shape))
             g = numba_scan_backward(p.operands(c, xdbl, z), ckpt, dout=a, dlast=dstate, du=a, dz=z, dfirst=dstate, out=y)
             dstate = g.dfirst
@@ -423,7 +426,7 @@ class MambaInnerCPU(torch.autograd.Function):
             dh_c = _linear(z, p.wz.T, None, out=buf.take('dh', (batch, e - s, d_model)))
             add('wz', z.flatten(0, 1).T @ h_c.flatten(0, 1))
             if in_b is not None: add('bz', z.sum((0, 1)))
-            _linear(h[:, lo:hi], p.wx, p.bx, out=w)
+            w = _linear(h[:, lo:hi], p.wx, p.bx, out=buf.take('w', window_shapes[k]))  # x_pre (again)
             grad_out = a  # x's gradient over the window from step s on, with the first steps of the chunk done before
             if (lo, hi) != (s, e):
                 grad_out = buf.take('g', window_shapes[k])
