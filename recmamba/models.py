@@ -377,6 +377,7 @@ class MambaInnerCPU(torch.autograd.Function):
             o = _linear(y, p.out_w, None if out_b is None else out_b.detach())
             if out is None: out = o
             else: out[:, s:e] = o
+        ctx.p = p
         ctx.save_for_backward(h, in_w, in_b, conv_w, conv_b, xproj_w, dt_w, dt_b, A_log, D, out_w, out_b, *saved)
         # One chunk keeps the scan's input and output for the backward, which takes out_proj's weight gradient first
         # thing; more chunks get them again, chunk by chunk, rather than keeping them whole (see above)
@@ -391,7 +392,7 @@ class MambaInnerCPU(torch.autograd.Function):
         h, *weights = ctx.saved_tensors[:12]
         chunks = ctx.saved_tensors[12:]
         in_b, conv_b, out_b = weights[1], weights[3], weights[-1]
-        p = _PaddedWeights(*weights[:-1])
+        p = ctx.p
         (batch, L, d_model), width, dimp = h.shape, p.taps.shape[0], p.dimp
         dout = dout.contiguous()
         spans = chunk_spans(batch, L)

@@ -524,9 +524,15 @@ def _grouped(t):
     "The numpy view of a contiguous float32 tensor with its last axis split into groups of GROUP channels (None: a stand-in)."
     return _unused() if t is None else t.numpy().reshape(*t.shape[:-1], t.shape[-1] // GROUP, GROUP)
 
-def _scratch(*shape):
-    "Kernel scratch as a torch tensor's numpy view, so torch's allocator (and the benchmark's memory count) sees it."
-    return torch.empty(shape).numpy()
+def _scratch(threads, **shapes):
+    """Kernel scratch by name: a buffer (threads, *shape) for each shape, all numpy views of one torch tensor, so that
+    torch's allocator (and the benchmark's memory count) sees them and a call allocates once."""
+    sizes = {name: threads * math.prod(shape) for name, shape in shapes.items()}
+    flat, start, views = torch.empty(sum(sizes.values())).numpy(), 0, {}
+    for name, shape in shapes.items():
+        views[name] = flat[start:start + sizes[name]].reshape(threads, *shape)
+        start += sizes[name]
+    return views
 
 def _unused(): return np.zeros((1, 1, 1, GROUP), np.float32)  # stands in for an absent optional array
 
@@ -569,8 +575,8 @@ def numba_scan_forward(ops, first=None):
     groups = dim // GROUP
     with kernel_threads() as threads:
         x, opt = _kernel_inputs(ops, channel_splits(groups, batch))
-        scratch = _ForwardScratch(state=_scratch(threads, -(-groups // opt.splits), N, GROUP), step=_scratch(threads, GROUP),
-                                  dt=_scratch(threads, GROUP), dtu=_scratch(threads, GROUP), y=_scratch(threads, GROUP))
+        row = (GROUP,)
+        scratch = _ForwardScratch(**_scratch(threads, state=(-(-groups // opt.splits), N, GROUP), step=row, dt=row, dtu=row, y=row))
         _scan_fwd(x, opt, _grouped(first), _Forward(out=_grouped(out), ckpt=_grouped(ckpt), last=_grouped(last)), scratch)
     return out, ckpt, last
 
@@ -597,11 +603,10 @@ def numba_scan_backward(ops, ckpt, dout, dlast=None, du=None, dz=None, dfirst=No
         grads = _Grads(du=_grouped(du), ddelta=_grouped(ddelta), dz=_grouped(dz), dxdbl=dxdbl.numpy(), dA=_grouped(dA),
                        dD=_grouped(dD), ddt_bias=_grouped(ddt_bias), ddt_weight=_grouped(ddt_weight), dfirst=_grouped(dfirst),
                        out=_grouped(out))
-        block, row = (lambda: _scratch(threads, every, N, GROUP)), (lambda: _scratch(threads, GROUP))
-        scratch = _BackwardScratch(state=_scratch(threads, N, GROUP), decay=block(), decayed=block(),
-                                   dt=_scratch(threads, every, GROUP), dsig=_scratch(threads, every, GROUP),
-                                   gy=_scratch(threads, every, GROUP), lam=_scratch(threads, -(-groups // opt.splits), N, GROUP),
-                                   step=row(), y=row(), zsig=row(), dtu=row(), lam_b=row(), e_acc=row(), ddt=row())
+        block, steps, row = (every, N, GROUP), (every, GROUP), (GROUP,)
+        scratch = _BackwardScratch(**_scratch(threads, state=(N, GROUP), decay=block, decayed=block, dt=steps, dsig=steps, gy=steps,
+                                              lam=(-(-groups // opt.splits), N, GROUP), step=row, y=row, zsig=row, dtu=row,
+                                              lam_b=row, e_acc=row, ddt=row))
         _scan_bwd(x, opt, _grouped(dout), _grouped(dlast), _grouped(ckpt), grads, scratch)
     return ScanGrads(du=du, ddelta=ddelta, dz=dz if ops.z is not None else None, dxdbl=dxdbl[0] if opt.splits == 1 else dxdbl.sum(0),
                      dA=dA.sum(0), dD=dD.sum(0), ddelta_bias=ddt_bias.sum(0), ddt_weight=ddt_weight.sum(0) if dt_rank else None,
