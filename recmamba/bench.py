@@ -6,10 +6,10 @@
 __all__ = ['MODEL_CASES', 'DEFAULT_LENGTHS', 'GOAL_GRID', 'SHORT_MAX', 'SCAN_LAYOUTS', 'LONG_GOALS', 'STREAM_LENGTHS',
            'STREAM_BATCHES', 'STREAM_CASES', 'REENCODE_MAX_TOKENS', 'default_models', 'default_scans', 'uses_d_state',
            'peak_rss_mib', 'peak_torch_cpu_mib', 'peak_memory', 'model_step', 'scan_case_inputs', 'scan_step',
-           'run_case', 'case_main', 'run_in_subprocess', 'case_specs', 'describe', 'machine_info', 'run_cases',
-           'summary', 'goals', 'figure', 'save_report', 'stream_state', 'stream_case', 'stream_goals', 'stream_summary',
-           'stream_figure', 'views', 'run_stream', 'bench_arguments', 'check_bench_args', 'report_name', 'bench_main',
-           'default_out_dir']
+           'run_case', 'case_main', 'run_in_subprocess', 'case_specs', 'describe', 'machine_info', 'merge_rounds',
+           'run_cases', 'summary', 'goals', 'figure', 'save_report', 'stream_state', 'stream_case', 'stream_goals',
+           'stream_summary', 'stream_figure', 'views', 'run_stream', 'bench_arguments', 'check_bench_args',
+           'report_name', 'bench_main', 'default_out_dir']
 
 # %% ../nbs/05_bench.ipynb #89eaa066
 import ctypes, json, math, os, platform, re, statistics, subprocess, sys, time
@@ -242,16 +242,34 @@ def machine_info(device):
     return info
 
 # %% ../nbs/05_bench.ipynb #a5cb9be6
+def merge_rounds(results):
+    """One case's row from its rounds (results of `run_in_subprocess`, in order): the first that did not succeed if
+    any; else the median of the rounds' median times (and CPU times), every timed step, each round's median, and the
+    largest peak memory."""
+    failed = [r for r in results if r['status'] != 'ok']
+    if failed: return failed[0]
+    if len(results) == 1: return results[0]
+    row = dict(results[0], time_ms=statistics.median(r['time_ms'] for r in results),
+               cpu_ms=statistics.median(r['cpu_ms'] for r in results), round_times_ms=[r['time_ms'] for r in results],
+               times_ms=[t for r in results for t in r['times_ms']])
+    for key in ('peak_mib', 'peak_rss_mib'):
+        if key in row: row[key] = max(r[key] for r in results)
+    return row
+
 def run_cases(args, log=print):
-    "Run every case of `args` and return the report (dict): settings, machine, load averages, and one row per case."
-    rows, load_start = [], os.getloadavg()
-    for spec in case_specs(args):
-        result = run_in_subprocess(spec, args.timeout)
-        log(describe(spec, result))
-        rows.append(dict(kind=spec['kind'], name=spec['name'], length=spec['length'], batch=spec['batch'],
-                         d_state=spec['d_state'], **result))
+    """Run every case of `args`, `args.rounds` times round after round, and return the report (dict): settings,
+    machine, load averages, and one row per case (`merge_rounds`). A case that fails is not run again."""
+    specs, load_start = case_specs(args), os.getloadavg()
+    results = [[] for _ in specs]
+    for round_ in range(args.rounds):
+        for spec, done in zip(specs, results):
+            if done and done[-1]['status'] != 'ok': continue
+            done.append(run_in_subprocess(spec, args.timeout))
+            log(describe(spec, done[-1]) + (f'  [round {round_ + 1}]' if args.rounds > 1 else ''))
+    rows = [dict(kind=spec['kind'], name=spec['name'], length=spec['length'], batch=spec['batch'], d_state=spec['d_state'],
+                 **merge_rounds(done)) for spec, done in zip(specs, results)]
     settings = {k: getattr(args, k) for k in ('device', 'batch', 'hidden', 'd_state', 'd_conv', 'expand', 'num_blocks',
-                                              'num_heads', 'dropout', 'num_items', 'repeats', 'warmup', 'threads',
+                                              'num_heads', 'dropout', 'num_items', 'repeats', 'rounds', 'warmup', 'threads',
                                               'lengths', 'backbones', 'scans', 'scan_layout', 'baseline', 'goals')}
     settings['omp_wait_policy'] = (os.environ.get('OMP_WAIT_POLICY', 'default') if args.omp_wait_policy == 'inherit'
                                    else args.omp_wait_policy)
@@ -282,7 +300,7 @@ def _machine_lines(report):
     lines = [f"device {s['device']} ({report['machine'].get('gpu', report['machine']['cpu'])}), batch "
              f"{', '.join(map(str, _as_list(s['batch'])))}, hidden {s['hidden']}, blocks {s['num_blocks']}, d_state "
              f"{', '.join(map(str, _as_list(s['d_state'])))}, expand {s['expand']}, dropout {s['dropout']}, threads "
-             f"{s['threads']}; median of {s['repeats']} steps"]
+             f"{s['threads']}; median of {s['repeats']} steps" + (f", then of {s['rounds']} rounds" if s.get('rounds', 1) > 1 else '')]
     if 'load_average' in report:
         load, policy = report['load_average'], s.get('omp_wait_policy', 'default')
         lines.append(f"load average (1 min) {load['start'][0]:.1f} at the start, {load['end'][0]:.1f} at the end; "
@@ -560,6 +578,9 @@ def bench_arguments(parser):
                              "sasrec's sdpa falls back to the L×L math kernel on CPU)")
     parser.add_argument('--num-items', type=int, default=10_000, help='item vocabulary size (default 10000)')
     parser.add_argument('--repeats', type=int, default=5, help='timed steps per case; the median is reported (default 5)')
+    parser.add_argument('--rounds', type=int, default=1,
+                        help="runs of the whole list of cases, one after another; a case's time is the median of its "
+                             "rounds' (default 1; 3 keeps a slow stretch of a machine whose speed drifts from deciding a ratio)")
     parser.add_argument('--warmup', type=int, default=2, help='untimed steps first (default 2)')
     parser.add_argument('--threads', type=int, default=len(os.sched_getaffinity(0)),
                         help='torch and numba threads (default: all available cores)')
@@ -588,9 +609,10 @@ def check_bench_args(args):
     if args.goals:
         args.lengths, args.batch, args.d_state = (list(GOAL_GRID[k]) for k in ('lengths', 'batch', 'd_state'))
         args.backbones, args.scans = list(GOAL_GRID['backbones']), []
-    for flag in ('batch', 'hidden', 'num_blocks', 'num_heads', 'd_state', 'd_conv', 'expand', 'num_items', 'repeats', 'threads'):
+    for flag in ('batch', 'hidden', 'num_blocks', 'num_heads', 'd_state', 'd_conv', 'expand', 'num_items', 'repeats', 'rounds', 'threads'):
         value = getattr(args, flag)
         if min(_as_list(value)) < 1: raise ValueError(f'--{flag.replace("_", "-")} must be at least 1, got {value}')
+    if args.stream is not None and args.rounds > 1: raise ValueError('--rounds times the training-step cases, not --stream')
     if args.warmup < 0: raise ValueError(f'--warmup must be at least 0, got {args.warmup}')
     if not 0 <= args.dropout < 1: raise ValueError(f'--dropout must be in [0, 1), got {args.dropout}')
     if args.hidden % args.num_heads: raise ValueError(f'--hidden {args.hidden} is not divisible by --num-heads {args.num_heads}')
