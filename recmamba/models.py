@@ -381,21 +381,20 @@ class MambaInnerCPU(torch.autograd.Function):
         ctx.save_for_backward(h, in_w, in_b, conv_w, conv_b, xproj_w, dt_w, dt_b, A_log, D, out_w, out_b, *saved)
         # One chunk keeps the scan's input and output for the backward, which takes out_proj's weight gradient first
         # thing; more chunks get them again, chunk by chunk, rather than keeping them whole (see above)
-        ctx.keeps = len(spans) == 1
-        ctx.kept = (x, y) if ctx.keeps else None
+        ctx.kept = (x, y) if len(spans) == 1 else None
         return out
 
     @staticmethod
     def backward(ctx, dout):
-        if ctx.keeps and ctx.kept is None:
-            raise RuntimeError('MambaInnerCPU frees what it saved in its first backward: no second backward through it')
         h, *weights = ctx.saved_tensors[:12]
         chunks = ctx.saved_tensors[12:]
         in_b, conv_b, out_b = weights[1], weights[3], weights[-1]
         p = ctx.p
         (batch, L, d_model), width, dimp = h.shape, p.taps.shape[0], p.dimp
-        dout = dout.contiguous()
         spans = chunk_spans(batch, L)
+        if len(spans) == 1 and ctx.kept is None:
+            raise RuntimeError('MambaInnerCPU frees what it saved in its first backward: no second backward through it')
+        dout = dout.contiguous()
         windows = [(max(0, s - width + 1), s, e, min(L, e + width - 1)) for s, e in spans]  # with history and future
         chunk_shapes, window_shapes = [(batch, e - s, dimp) for s, e in spans], [(batch, hi - lo, dimp) for lo, s, e, hi in windows]
         # a holds dy, then dx; c holds x (unless the forward kept it), then dx_pre; w holds x_pre, then the scan's output
