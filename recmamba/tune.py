@@ -94,6 +94,7 @@ def _trial(config, base, trials_dir, threads, metric):
     while True:
         alive = worker.is_alive()
         rows = _epoch_rows(run_dir / 'metrics.jsonl')
+        if alive: rows = [row for row in rows if row['epoch'] < values['num_epochs']]  # ASHA ends a trial there: wait for the run's end
         for row in rows[reported:]:
             if f'valid_{metric}' in row: tune.report(dict(epoch=row['epoch'], valid=row[f'valid_{metric}'], loss=row['loss']))
         reported = len(rows)
