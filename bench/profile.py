@@ -9,10 +9,14 @@ by timing the functions the fused block (`MambaInnerCPU`) calls, wrapped in plac
 convolution kernels, the projections (`_linear`, with the rest of the block's matrix products counted in "block
 other"), and what is left of the node (its Python, the weight gradients' products, copies between chunks). "shared"
 is what both models do outside their blocks (embeddings, padding rotation, the loss and their backward): the step
-of a model without a block, timed the same way. Last, the cost of one kernel call on a one-token input (numba's
-dispatch of the named structures, `kernel_threads`, the views) and how the scan's work items fall on the threads.
+of a model without a block, timed the same way. Beside each case, the scan at its instruction floor: the state
+updates at --floor-instructions vector instructions per vector of updates (51 forward and backward, counted in the
+compiled loops: nbs/01_scan.ipynb), --issue-width of them a cycle on each thread, at the measured clock; and the
+Mamba step with that scan in place of the measured one, over SASRec's. Last, the cost of one kernel call on a
+one-token input (numba's dispatch of the named structures, `kernel_threads`, the views) and how the scan's work
+items fall on the threads.
 """
-import argparse, statistics, time
+import argparse, os, re, statistics, time
 
 import numba
 import torch
@@ -55,6 +59,12 @@ def clock_ghz(steps=200_000_000):
     return 5 * steps / best / 1e9
 
 
+def vector_lanes():
+    "float32 lanes of the widest vectors the kernels use here: 16 with AVX-512, else 8 (AVX2)."
+    flags = open('/proc/cpuinfo').read() if os.path.exists('/proc/cpuinfo') else ''
+    return 16 if re.search(r'\bavx512f\b', flags) else 8
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--lengths', type=int, nargs='+', default=[200])
@@ -64,6 +74,9 @@ def main(argv=None):
     ap.add_argument('--num-blocks', type=int, default=1)
     ap.add_argument('--repeats', type=int, default=9)
     ap.add_argument('--threads', type=int, default=None, help="torch's (and so the kernels') threads (default: torch's)")
+    ap.add_argument('--floor-instructions', type=float, default=51,
+                    help='vector instructions per vector of state updates, forward and backward (default 51)')
+    ap.add_argument('--issue-width', type=float, default=2, help='vector instructions a core issues a cycle (default 2)')
     args = ap.parse_args(argv)
     if args.threads: torch.set_num_threads(args.threads)
     spent = {}
@@ -77,6 +90,11 @@ def main(argv=None):
     node = models.MambaInnerCPU
     forward, backward = node.forward, node.backward
     node.forward, node.backward = staticmethod(timed('node', forward)), staticmethod(timed('node', backward))
+    ghz, lanes, workers = clock_ghz(), vector_lanes(), torch.get_num_threads()
+    floor_ns = args.floor_instructions / lanes / args.issue_width / ghz / workers  # a state update, over the threads
+    print(f'clock {ghz:.2f} GHz (a dependent multiply-add chain on one core), {lanes}-lane vectors: the scan\'s floor '
+          f'{floor_ns:.2f} ns a state update over {workers} thread(s) ({args.floor_instructions:g} instructions a vector, '
+          f'{args.issue_width:g} a cycle)')
     print(f'torch {torch.__version__}, {torch.get_num_threads()} threads, '
           f'hidden {args.hidden}, {args.num_blocks} block(s), d_state {args.d_state}; medians of {args.repeats} steps, ms '
           '(wall, then CPU time of all threads in brackets)')
@@ -110,6 +128,10 @@ def main(argv=None):
             print(f'  per token (µs): SASRec {1e3 * w["sasrec"] / tokens:.2f}, Mamba {1e3 * w["mamba"] / tokens:.2f}, of which '
                   f'the scan {1e3 * (part["numba_scan_forward"] + part["numba_scan_backward"]) / tokens:.2f} '
                   f'({scan_ns:.2f} ns a state update, forward and backward, over {torch.get_num_threads()} thread(s))')
+            scan_ms, floor_ms = part['numba_scan_forward'] + part['numba_scan_backward'], updates * floor_ns / 1e6
+            print(f'  the scan at its floor: {floor_ms:.1f} ms against {scan_ms:.1f}; Mamba\'s step with it '
+                  f'{w["mamba"] - scan_ms + floor_ms:.1f} ms, {(w["mamba"] - scan_ms + floor_ms) / w["sasrec"]:.2f}x SASRec\'s '
+                  f'(the scan\'s share of a step at 1.0x: {max(0.0, w["sasrec"] - w["mamba"] + scan_ms):.1f} ms)')
     # the cost of a call, and the work items per thread
     u = torch.randn(1, 1, scan.GROUP * 2)
     ops = scan.ScanOperands(u=u, xdbl=torch.randn(1, 1, 1 + 2 * args.d_state), A=-torch.ones(args.d_state, u.shape[-1]),
@@ -119,9 +141,7 @@ def main(argv=None):
              'conv forward': lambda: scan.conv_silu(u, torch.ones(4, u.shape[-1]), torch.zeros(u.shape[-1]))}
     for f in calls.values(): f()
     cost = {k: 1e6 * med([(lambda t: (f(), time.perf_counter() - t)[1])(time.perf_counter()) for _ in range(200)]) for k, f in calls.items()}
-    ghz = clock_ghz()
-    print(f'\nclock {ghz:.2f} GHz (a dependent multiply-add chain on one core); numba threading layer {numba.threading_layer()}')
-    print('\none call on a one-token input (µs): ' + ', '.join(f'{k} {v:.0f}' for k, v in cost.items()))
+    print(f'\nnumba threading layer {numba.threading_layer()}; one call on a one-token input (µs): ' + ', '.join(f'{k} {v:.0f}' for k, v in cost.items()))
     threads = numba.config.NUMBA_NUM_THREADS if args.threads is None else min(args.threads, numba.config.NUMBA_NUM_THREADS)
     groups = args.hidden * 2 // scan.GROUP
     for batch in args.batch:
