@@ -5,12 +5,15 @@ module constants set. Says whether a change makes the Mamba step (or the scan al
     .venv/bin/python bench/ab.py . . --set-b models.CHUNK_TOKENS=16384 --lengths 128 200 512 --batch 32 128
     .venv/bin/python bench/ab.py . . --set-b scan.GROUP=32 --backbones --scans numba --lengths 1024 4096 --d-state 32 16
 
-The cases are `recmamba bench`'s, with its flags (default here: the `mamba` model case, no scans). Every case of each
+The cases are `recmamba bench`'s, with its flags (default here: the `mamba` model case, no scans; --stream, --out,
+--name and --baseline do not apply: the table is printed). Every case of each
 side runs in a fresh process, as in `recmamba bench`: two copies of the kernels in one process do not run alike (the
 one called second ran up to 1.5x slower on identical code). Round after round (--rounds, default 3) every case runs
 on both sides, A then B in odd rounds and B then A in even ones, so that the machine's drift falls on both. A side's
 time is its median over the rounds; the ratio B/A is the median of the ratios within a round (`time_ratio`), printed
-with the lowest and highest round; peak memory is torch's CPU allocator's (the largest over the rounds).
+with the lowest and highest round; peak memory is torch's CPU allocator's (the largest over the rounds). Run `. .`
+first to see what identical code measures on the machine: on a 2-core AMD EPYC VM, 0.87–1.13x over five rounds
+(nbs/05_bench.ipynb), so a smaller change is not resolved by a few rounds there.
 
 A side other than the plain working tree is a copy of the package in ~/.cache/recmamba-ab (kept, so that numba's
 cache of its kernels is reused next time): `git archive` of the ref, or of `.` the working tree's files. `--set
@@ -102,6 +105,7 @@ def main(argv=None):
     ap.set_defaults(rounds=3, lengths=[1024], backbones=['mamba'], scans=[])
     args = ap.parse_args(argv)
     try:
+        if args.stream is not None: raise ValueError('--stream: bench/ab.py compares training steps and scans, not serving')
         args = check_bench_args(args)
         sides = {'A': side_path(args.a, [parse_set(s) for s in args.set_a]),
                  'B': side_path(args.b, [parse_set(s) for s in args.set_b])}
@@ -120,7 +124,7 @@ def main(argv=None):
                 if result['status'] != 'ok': sys.exit(f'{label}: {describe(spec, result)}')
                 results[label][i].append(result)
                 print(f'{label} {describe(spec, result)}  [round {round_ + 1}]', flush=True)
-    print(f'\n| case | L | batch | d_state | A ms | B ms | B/A time (rounds) | A MiB | B MiB | B/A memory |')
+    print('\n| case | L | batch | d_state | A ms | B ms | B/A time (rounds) | A MiB | B MiB | B/A memory |')
     print('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |')
     for i, spec in enumerate(specs):
         a, b = merge_rounds(results['A'][i]), merge_rounds(results['B'][i])
