@@ -3,6 +3,8 @@ causal scaled_dot_product_attention of the matching SASRec block, side by side i
 
     .venv/bin/python bench/scan.py                      # B=8, D=128, N=16 and 32, L=1024..8192
     .venv/bin/python bench/scan.py --lengths 1024 --states 16 --repeats 5   # a quick look
+    .venv/bin/python bench/scan.py --batch 128 --lengths 200 --states 1 16 --no-gate --no-softplus --torch-max-len 0
+                                                        # what a step and channel cost beyond the state updates
 
 Each repetition runs every implementation once, in turn, so that load from other processes hits them alike; the
 table shows medians after one warm-up run, and the ratios between them. The pure-PyTorch scans are the chunked
@@ -21,13 +23,16 @@ import torch.nn.functional as F
 from recmamba.scan_dispatch import selective_scan
 
 
-def block_scan_inputs(batch, dim, L, N, seed=0):
-    "Inputs as the Mamba block passes them: (B, L, D) activations transposed, softplus step with bias, D and z."
+def block_scan_inputs(batch, dim, L, N, seed=0, gate=True, softplus=True):
+    """Inputs as the Mamba block passes them: (B, L, D) activations transposed, softplus step with bias, D and z
+    (without the gate z or the softplus where asked: what they cost)."""
     g = torch.Generator().manual_seed(seed)
     r = lambda *s: torch.randn(*s, generator=g)
-    return dict(u=r(batch, L, dim).transpose(1, 2), delta=r(batch, L, dim).transpose(1, 2) * 0.5 - 3,
+    delta = r(batch, L, dim).transpose(1, 2) * 0.5 - 3
+    return dict(u=r(batch, L, dim).transpose(1, 2), delta=delta if softplus else torch.nn.functional.softplus(delta),
                 A=-torch.arange(1, N + 1.0).repeat(dim, 1), B=r(batch, L, N).transpose(1, 2), C=r(batch, L, N).transpose(1, 2),
-                D=torch.ones(dim), z=r(batch, L, dim).transpose(1, 2), delta_bias=torch.zeros(dim), delta_softplus=True)
+                D=torch.ones(dim), z=r(batch, L, dim).transpose(1, 2) if gate else None, delta_bias=torch.zeros(dim),
+                delta_softplus=softplus)
 
 
 def scan_step(impl, inputs):
@@ -74,16 +79,20 @@ def main(argv=None):
     ap.add_argument('--torch-max-len', type=int, default=4096, help='longest L for the pure-PyTorch scans')
     ap.add_argument('--torch-impls', nargs='+', default=['torch', 'ref'], choices=['ref', 'torch'], help='pure-PyTorch scans to run')
     ap.add_argument('--threads', type=int, default=None, help="torch's (and so the kernels') threads (default: torch's)")
+    ap.add_argument('--no-gate', action='store_true', help='scan without the gate z (its cost: compare with and without)')
+    ap.add_argument('--no-softplus', action='store_true', help='scan a step already through its softplus (the same values)')
     args = ap.parse_args(argv)
     if args.threads: torch.set_num_threads(args.threads)
     print(f'torch {torch.__version__}, {torch.get_num_threads()} threads, load average at start {os.getloadavg()}')
     print(f'batch {args.batch}, scan dim {args.dim}, attention width {args.dim // args.expand} x {args.heads} head(s); '
           f'fwd+bwd medians of {args.repeats} after a warm-up: wall ms, then ratios of wall (and of CPU) times')
+    if args.no_gate or args.no_softplus:
+        print('scan without ' + ' and '.join(w for w, off in (('the gate', args.no_gate), ('the softplus', args.no_softplus)) if off))
     print(f"{'N':>3} {'L':>5} {'numba':>8} {'ref':>8} {'torch':>8} {'sdpa':>8} {'best torch/numba':>18} {'numba/sdpa':>14} "
           f"{'ns/update':>10}")
     for N in args.states:
         for L in args.lengths:
-            inputs = block_scan_inputs(args.batch, args.dim, L, N)
+            inputs = block_scan_inputs(args.batch, args.dim, L, N, gate=not args.no_gate, softplus=not args.no_softplus)
             steps = {'numba': scan_step('numba', inputs)}
             if L <= args.torch_max_len: steps.update({impl: scan_step(impl, inputs) for impl in args.torch_impls})
             steps['sdpa'] = attention_step(args.batch, L, args.dim // args.expand, args.heads)
