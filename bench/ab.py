@@ -4,6 +4,7 @@ module constants set. Says whether a change makes the Mamba step (or the scan al
     .venv/bin/python bench/ab.py HEAD~1 .                                  # the working tree's change, L = 1024, batch 8
     .venv/bin/python bench/ab.py . . --set-b models.CHUNK_TOKENS=16384 --lengths 128 200 512 --batch 32 128
     .venv/bin/python bench/ab.py . . --set-b scan.GROUP=32 --backbones --scans numba --lengths 1024 4096 --d-state 32 16
+    .venv/bin/python bench/ab.py . . --patch-b try.diff     # a variant kept as a diff: git diff > try.diff; git stash
 
 The cases are `recmamba bench`'s, with its flags (default here: the `mamba` model case, no scans; --stream, --out,
 --name and --baseline do not apply: the table is printed). Every case of each
@@ -16,11 +17,12 @@ first to see what identical code measures on the machine: on a 2-core AMD EPYC V
 (nbs/05_bench.ipynb), so a smaller change is not resolved by a few rounds there.
 
 A side other than the plain working tree is a copy of the package in ~/.cache/recmamba-ab (kept, so that numba's
-cache of its kernels is reused next time): `git archive` of the ref, or of `.` the working tree's files. `--set
+cache of its kernels is reused next time): the ref's files, or the working tree's for `.`, with `--patch-a/--patch-b`
+FILE applied first (a `git diff` of recmamba/: a kernel variant tried without committing it). `--set
 MODULE.NAME=VALUE` rewrites the line `NAME = …` of the copy's recmamba/MODULE.py: a kernel constant set at run time
 would not reach kernels that numba has cached, but a changed source file is compiled again.
 """
-import argparse, contextlib, hashlib, os, re, shutil, subprocess, sys
+import argparse, contextlib, hashlib, os, re, shutil, subprocess, sys, tempfile
 from pathlib import Path
 
 from recmamba.bench import (bench_arguments, case_specs, check_bench_args, describe, merge_rounds, run_in_subprocess,
@@ -50,11 +52,26 @@ def _package_files(ref):
             for n in names if n.endswith('.py')}
 
 
-def side_path(ref, sets):
+def _apply_patch(files, patch):
+    "`files` ({path: bytes}) with the unified diff `patch` (a file made by `git diff` in this repository) applied."
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, data in files.items():
+            (Path(tmp) / name).parent.mkdir(parents=True, exist_ok=True)
+            (Path(tmp) / name).write_bytes(data)
+        done = subprocess.run(['git', 'apply', '--unsafe-paths', f'--directory={tmp}', str(Path(patch).resolve())],
+                              cwd=tmp, capture_output=True, text=True)
+        if done.returncode: raise ValueError(f'--patch {patch}: does not apply: {done.stderr.strip()}')
+        return {p.relative_to(tmp).as_posix(): p.read_bytes() for p in sorted(Path(tmp, 'recmamba').glob('*.py'))}
+
+
+def side_path(ref, sets, patch=None):
     """The directory to put first on PYTHONPATH for one side: the repository for the plain working tree, else a copy
-    of the package at `ref` with `sets` applied, keyed by its content."""
-    if ref == '.' and not sets: return REPO
+    of the package at `ref` with the diff `patch` and the constants `sets` applied, keyed by its content."""
+    if ref == '.' and not sets and not patch: return REPO
     files = _package_files(ref)
+    if patch:
+        if not Path(patch).is_file(): raise ValueError(f'--patch {patch}: no such file')
+        files = _apply_patch(files, patch)
     for module, name, value in sets:
         path = f'recmamba/{module}.py'
         if path not in files: raise ValueError(f'--set {module}.{name}: there is no recmamba/{module}.py at {ref}')
@@ -101,19 +118,22 @@ def main(argv=None):
     ap.add_argument('b', help='side B, the same way')
     ap.add_argument('--set-a', nargs='+', default=[], metavar='MODULE.NAME=VALUE', help="constants set in A's copy")
     ap.add_argument('--set-b', nargs='+', default=[], metavar='MODULE.NAME=VALUE', help="constants set in B's copy")
+    ap.add_argument('--patch-a', metavar='FILE', help="a diff (git diff of recmamba/) applied to A's copy")
+    ap.add_argument('--patch-b', metavar='FILE', help="a diff (git diff of recmamba/) applied to B's copy")
     bench_arguments(ap)
     ap.set_defaults(rounds=3, lengths=[1024], backbones=['mamba'], scans=[])
     args = ap.parse_args(argv)
     try:
         if args.stream is not None: raise ValueError('--stream: bench/ab.py compares training steps and scans, not serving')
         args = check_bench_args(args)
-        sides = {'A': side_path(args.a, [parse_set(s) for s in args.set_a]),
-                 'B': side_path(args.b, [parse_set(s) for s in args.set_b])}
+        sides = {'A': side_path(args.a, [parse_set(s) for s in args.set_a], args.patch_a),
+                 'B': side_path(args.b, [parse_set(s) for s in args.set_b], args.patch_b)}
     except ValueError as e: ap.error(str(e))
     for path in sides.values(): check_side(path)
-    for label, ref, sets in (('A', args.a, args.set_a), ('B', args.b, args.set_b)):
+    for label, ref, sets, patch in (('A', args.a, args.set_a, args.patch_a), ('B', args.b, args.set_b, args.patch_b)):
         commit = _git('rev-parse', '--short', ref).strip() if ref != '.' else 'working tree'
-        print(f'{label}: {ref} ({commit}){" with " + ", ".join(sets) if sets else ""}  [{sides[label]}]')
+        changes = ([f'patch {patch}'] if patch else []) + sets
+        print(f'{label}: {ref} ({commit}){" with " + ", ".join(changes) if changes else ""}  [{sides[label]}]')
     specs = case_specs(args)
     results = {label: [[] for _ in specs] for label in sides}
     for round_ in range(args.rounds):
