@@ -1,5 +1,5 @@
 """A/B of two versions of recmamba, side by side: a git ref, or the working tree `.`, against another, either with
-module constants set. Says whether a change makes the Mamba step (or the scan alone) faster, and what it does to memory.
+a diff applied or module constants set. Says whether a change makes the Mamba step (or the scan alone) faster, and what it does to memory.
 
     .venv/bin/python bench/ab.py HEAD~1 .                                  # the working tree's change, L = 1024, batch 8
     .venv/bin/python bench/ab.py . . --set-b models.CHUNK_TOKENS=16384 --lengths 128 200 512 --batch 32 128
