@@ -11,7 +11,7 @@ The cases are `recmamba bench`'s, with its flags (default here: the `mamba` mode
 side runs in a fresh process, as in `recmamba bench`: two copies of the kernels in one process do not run alike (the
 one called second ran up to 1.5x slower on identical code). Round after round (--rounds, default 3) every case runs
 on both sides, A then B in odd rounds and B then A in even ones, so that the machine's drift falls on both. A side's
-time is its median over the rounds; the ratio B/A is the median of the ratios within a round (`time_ratio`), printed
+time is its median over the rounds; the ratio B/A is the median of the ratios within a round (as `time_ratio`'s), printed
 with the lowest and highest round; peak memory is torch's CPU allocator's (the largest over the rounds). Run `. .`
 first to see what identical code measures on the machine: on a 2-core AMD EPYC VM, 0.87–1.13x over five rounds
 (nbs/05_bench.ipynb), so a smaller change is not resolved by a few rounds there.
@@ -22,11 +22,10 @@ FILE applied first (a `git diff` of recmamba/: a kernel variant tried without co
 MODULE.NAME=VALUE` rewrites the line `NAME = …` of the copy's recmamba/MODULE.py: a kernel constant set at run time
 would not reach kernels that numba has cached, but a changed source file is compiled again.
 """
-import argparse, contextlib, hashlib, os, re, shutil, subprocess, sys, tempfile
+import argparse, contextlib, hashlib, os, re, shutil, statistics, subprocess, sys, tempfile
 from pathlib import Path
 
-from recmamba.bench import (bench_arguments, case_specs, check_bench_args, describe, merge_rounds, run_in_subprocess,
-                            time_ratio)
+from recmamba.bench import bench_arguments, case_specs, check_bench_args, describe, merge_rounds, run_in_subprocess
 
 REPO = Path(__file__).resolve().parent.parent
 CACHE = Path.home() / '.cache' / 'recmamba-ab'
@@ -150,7 +149,7 @@ def main(argv=None):
         a, b = merge_rounds(results['A'][i]), merge_rounds(results['B'][i])
         rounds = [rb['time_ms'] / ra['time_ms'] for ra, rb in zip(results['A'][i], results['B'][i])]
         print(f"| {spec['kind']} {spec['name']} | {spec['length']} | {spec['batch']} | {spec['d_state'] or ''} | "
-              f"{a['time_ms']:.1f} | {b['time_ms']:.1f} | {time_ratio(b, a):.2f}x ({min(rounds):.2f}–{max(rounds):.2f}) | "
+              f"{a['time_ms']:.1f} | {b['time_ms']:.1f} | {statistics.median(rounds):.2f}x ({min(rounds):.2f}–{max(rounds):.2f}) | "
               f"{a['peak_mib']:.1f} | {b['peak_mib']:.1f} | {b['peak_mib'] / a['peak_mib']:.2f}x |")
 
 
