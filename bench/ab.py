@@ -8,8 +8,9 @@ a diff applied or module constants set. Says whether a change makes the Mamba st
 
 The cases are `recmamba bench`'s, with its flags (default here: the `mamba` model case, no scans; --stream, --out,
 --name and --baseline do not apply: the table is printed). Every case of each
-side runs in a fresh process, as in `recmamba bench`: two copies of the kernels in one process do not run alike (the
-one called second ran up to 1.5x slower on identical code). Round after round (--rounds, default 3) every case runs
+side runs in a fresh process, as in `recmamba bench`: in one process numba dispatches a copy of the kernels loaded
+after the first 0.3–1.2 ms a call more slowly, which would favour one side of a small case (bench/variants.py compares
+kernel versions in one process with that in view). Round after round (--rounds, default 3) every case runs
 on both sides, A then B in odd rounds and B then A in even ones, so that the machine's drift falls on both. A side's
 time is its median over the rounds; the ratio B/A is the median of the ratios within a round (as `time_ratio`'s), printed
 with the lowest and highest round; peak memory is torch's CPU allocator's (the largest over the rounds). Run `. .`
