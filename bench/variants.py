@@ -19,7 +19,8 @@ at one token is printed: a ratio holds where the differences between those are s
 batch 128 and L = 200 a call takes 10-55 ms).
 
 bench/probes/ holds diffs that each take one piece of the per-step work out of the kernels (wrong results, for timing
-only), to see what that piece costs (nbs/01_scan.ipynb). A diff that no longer applies is refused with git's message.
+only), to see what that piece costs, and variants tried and not kept (nbs/01_scan.ipynb). A diff that no longer
+applies is refused with git's message.
 """
 import argparse, hashlib, importlib.util, math, statistics, sys, time
 from pathlib import Path
