@@ -2,7 +2,7 @@
 ref, `.` for the working tree, or a diff FILE (`git diff` of recmamba/) applied to the working tree. Says what a
 kernel change does to the forward and the backward with far less of this VM's drift than separate processes.
 
-    .venv/bin/python bench/variants.py . try.diff                       # batch 128, L = 200, d_state 16
+    .venv/bin/python bench/variants.py . try.diff .                     # batch 128, L = 200, d_state 16; `.` again: the control
     .venv/bin/python bench/variants.py . bench/probes/no-softplus.diff bench/probes/no-gate.diff --d-state 1 16
     .venv/bin/python bench/variants.py . . --lengths 200 1024           # identical code: what the method resolves
 
@@ -13,10 +13,12 @@ machine's drift falls on all of them alike. It prints each version's median time
 the median of the per-repetition ratios with their quartiles.
 
 In one process numba dispatches the kernels of the first-loaded copy of scan.py faster than those of later copies:
-at a one-token input a call took 0.1-0.35 ms in the first and 0.5-1.5 ms in later ones (2 threads, AVX2 EPYC); the
-kernels themselves run alike. So a copy loaded first is left out of the comparison, and every version's per-call time
-at one token is printed: a ratio holds where the differences between those are small beside the calls compared (at
-batch 128 and L = 200 a call takes 10-55 ms).
+at a one-token input a call took 0.1-0.35 ms in the first and 0.5-1.5 ms in later ones (2 threads, AVX2 EPYC). So a
+copy loaded first is left out of the comparison, and every version's per-call time at one token is printed: a ratio
+holds where the differences between those are small beside the calls compared (at batch 128 and L = 200 a call takes
+10-55 ms). The kernels of identical copies mostly run alike, but not always (nbs/05_bench.ipynb: once, every copy's
+forward but the first's ran 1.4x slower): give a run an identical copy (`.` again) as its control. All versions work
+on the same operand tensors.
 
 bench/probes/ holds diffs that each take one piece of the per-step work out of the kernels (wrong results, for timing
 only), to see what that piece costs, and variants tried and not kept (nbs/01_scan.ipynb). A diff that no longer
@@ -121,7 +123,8 @@ def main(argv=None):
     scans = modules[1:]
     for N in args.d_state:
         for L in args.lengths:
-            cases = [operands(scan, args.batch, L, args.dim, N) for scan in scans]
+            ops, *buffers = operands(scans[0], args.batch, L, args.dim, N)  # the same tensors for every version
+            cases = [(scan.ScanOperands(**ops._asdict()), *buffers) for scan in scans]
             times = [[] for _ in scans]
             for k in range(args.repeats + 1):
                 for i in [(k + j) % len(scans) for j in range(len(scans))]:
