@@ -3,7 +3,7 @@ ref, `.` for the working tree, or a diff FILE (`git diff` of recmamba/) applied 
 kernel change does to the forward and the backward with far less of this VM's drift than separate processes.
 
     .venv/bin/python bench/variants.py . try.diff .                     # batch 128, L = 200, d_state 16; `.` again: the control
-    .venv/bin/python bench/variants.py . bench/probes/no-softplus.diff bench/probes/no-gate.diff --d-state 1 16
+    .venv/bin/python bench/variants.py . bench/probes/no-softplus.diff bench/probes/no-gate.diff . --d-state 1 16
     .venv/bin/python bench/variants.py . . --lengths 200 1024           # identical code: what the method resolves
 
 Each version's scan.py is loaded as a module of its own (it imports nothing from the package) with operands as the
