@@ -524,14 +524,16 @@ def _grouped(t):
     "The numpy view of a contiguous float32 tensor with its last axis split into groups of GROUP channels (None: a stand-in)."
     return _unused() if t is None else t.numpy().reshape(*t.shape[:-1], t.shape[-1] // GROUP, GROUP)
 
-SCRATCH_GAP = 1024  # floats (4 KB, a memory page) left unused after each thread's part of a scratch buffer
+SCRATCH_GAP = 1024  # floats (4 KB, a memory page) left unused after each thread's part of a small scratch buffer
 
 def _scratch(threads, **shapes):
     """Kernel scratch by name: a buffer (threads, *shape) for each shape, all numpy views of one torch tensor, so that
     torch's allocator (and the benchmark's memory count) sees them and a call allocates once. Each thread's part of a
-    buffer is followed by SCRATCH_GAP floats or more that no kernel touches (its first axis is made longer than asked
-    for), so no memory page holds two threads' parts."""
-    padded = {name: (shape[0] + -(-SCRATCH_GAP // math.prod(shape[1:])), *shape[1:]) for name, shape in shapes.items()}
+    buffer smaller than 16 pages is followed by SCRATCH_GAP floats or more that no kernel touches (its first axis is
+    made longer than asked for), so no memory page holds two threads' parts of it; a larger part shares at most its
+    first and last page."""
+    gap = lambda shape: -(-SCRATCH_GAP // math.prod(shape[1:])) if math.prod(shape) < 16 * SCRATCH_GAP else 0
+    padded = {name: (shape[0] + gap(shape), *shape[1:]) for name, shape in shapes.items()}
     sizes = {name: threads * math.prod(shape) for name, shape in padded.items()}
     flat, start, views = torch.empty(SCRATCH_GAP + sum(sizes.values())).numpy(), SCRATCH_GAP, {}
     for name, shape in padded.items():
