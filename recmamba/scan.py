@@ -528,12 +528,13 @@ SCRATCH_GAP = 1024  # floats (4 KB, a memory page) left unused after each thread
 
 def _scratch(threads, **shapes):
     """Kernel scratch by name: a buffer (threads, *shape) for each shape, all numpy views of one torch tensor, so that
-    torch's allocator (and the benchmark's memory count) sees them and a call allocates once. Each thread's part of a
-    buffer smaller than 16 pages is followed by SCRATCH_GAP floats or more that no kernel touches (its first axis is
-    made longer than asked for), so no memory page holds two threads' parts of it; a larger part shares at most its
-    first and last page."""
-    gap = lambda shape: -(-SCRATCH_GAP // math.prod(shape[1:])) if math.prod(shape) < 16 * SCRATCH_GAP else 0
-    padded = {name: (shape[0] + gap(shape), *shape[1:]) for name, shape in shapes.items()}
+    torch's allocator (and the benchmark's memory count) sees them and a call allocates once. The buffers whose
+    per-thread part is under 16 pages come first, each part followed by SCRATCH_GAP floats or more that no kernel
+    touches (its first axis is made longer than asked for), so no memory page holds a small part and any other
+    thread's part; larger parts share at most their first and last pages."""
+    small = lambda shape: math.prod(shape) < 16 * SCRATCH_GAP
+    padded = {name: (shape[0] + (-(-SCRATCH_GAP // math.prod(shape[1:])) if small(shape) else 0), *shape[1:])
+              for name, shape in sorted(shapes.items(), key=lambda item: not small(item[1]))}
     sizes = {name: threads * math.prod(shape) for name, shape in padded.items()}
     flat, start, views = torch.empty(SCRATCH_GAP + sum(sizes.values())).numpy(), SCRATCH_GAP, {}
     for name, shape in padded.items():
