@@ -529,9 +529,9 @@ SCRATCH_GAP = 1024  # floats (4 KB, a memory page) left unused after each thread
 def _scratch(threads, **shapes):
     """Kernel scratch by name: a buffer (threads, *shape) for each shape, all numpy views of one torch tensor, so that
     torch's allocator (and the benchmark's memory count) sees them and a call allocates once. The buffers whose
-    per-thread part is under 16 pages come first, each part followed by SCRATCH_GAP floats or more that no kernel
-    touches (its first axis is made longer than asked for), so no memory page holds a small part and any other
-    thread's part; larger parts share at most their first and last pages."""
+    per-thread part is under 16 pages come first, after a gap of SCRATCH_GAP floats, each part followed by SCRATCH_GAP
+    floats or more that no kernel touches (its first axis is made longer than asked for), so no memory page holds a
+    small part and anything another thread writes; larger parts share at most their first and last pages."""
     small = lambda shape: math.prod(shape) < 16 * SCRATCH_GAP
     padded = {name: (shape[0] + (-(-SCRATCH_GAP // math.prod(shape[1:])) if small(shape) else 0), *shape[1:])
               for name, shape in sorted(shapes.items(), key=lambda item: not small(item[1]))}
